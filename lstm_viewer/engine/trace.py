@@ -1,0 +1,467 @@
+"""Running a sequence through a model and recording every intermediate.
+
+:func:`run` returns a :class:`Trace`; :class:`TraceRun` is the same work as a
+generator of progress fractions, so a worker thread can report progress and
+stop between chunks. Every record is preallocated before the first step.
+
+Inside a :class:`DirectionTrace` the four gate blocks are stored in the order
+update, forget, output, candidate, so that one sigmoid call covers the three
+gates of a step; the named properties (``forget``, ``update`` ...) hide this.
+Records are indexed by sequence position t for both directions of a
+bidirectional layer (the reverse direction is *computed* from T−1 down to 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from .cell import softmax
+from .interventions import Intervention, LayerInterventions, parse_all
+from .model import CellWeights, LSTMModel, ModelError
+
+# Canonical blocks (update, forget, candidate, output) -> stored blocks
+# (update, forget, output, candidate): sigmoid gates adjacent.
+_STORED_FROM_CANONICAL = (0, 1, 3, 2)
+_U, _F, _O, _C = range(4)
+# Width of a record row in units of H (see DirectionTrace.rows).
+_ROW = 8
+
+
+class InputError(ModelError):
+    """Inputs that do not fit the model (wrong width, token id out of range...)."""
+
+
+def _permute_blocks(array: np.ndarray, H: int) -> np.ndarray:
+    blocks = [array[k * H:(k + 1) * H] for k in _STORED_FROM_CANONICAL]
+    return np.ascontiguousarray(np.concatenate(blocks, axis=0))
+
+
+class DirectionTrace:
+    """Records of one direction of one layer over a sequence of length T.
+
+    Attributes
+    ----------
+    x : ndarray (T, n_in)
+        The input this layer saw at each step.
+    pre_x, pre_a : ndarray (T, 4H)
+        W_x·x⟨t⟩ and W_a·a⟨t−1⟩ (stored block order).
+    pre_c : ndarray (T, 3H) or None
+        Peephole terms p ⊙ c for update, forget, output.
+    gates : ndarray (T, 4H)
+        Γ_u, Γ_f, Γ_o, c̃ as used (after any intervention).
+    c, a, tanh_c, write : ndarray (T, H)
+        c⟨t⟩, a⟨t⟩, tanh(c⟨t⟩) and the write Γ_u ⊙ c̃.
+    c0, a0 : ndarray (H,)
+        The state before the first processed step.
+    """
+
+    def __init__(self, cell: CellWeights, x: np.ndarray, dtype):
+        T, H = x.shape[0], cell.hidden_size
+        self.reverse = cell.reverse
+        self.hidden_size = H
+        self.x = x
+        self.bias = _permute_blocks(cell.b, H)
+        self.pre_x = np.empty((T, 4 * H), dtype)
+        self.pre_a = np.empty((T, 4 * H), dtype)
+        self.pre_c = np.empty((T, 3 * H), dtype) if cell.peephole is not None else None
+        # One row per step holds [Γ_u Γ_f Γ_o c̃ | c | tanh c | a | write] so
+        # that a step is computed in a scratch row and stored with one copy.
+        self.rows = np.empty((T, _ROW * H), dtype)
+        self.gates = self.rows[:, :4 * H]
+        self.c, self.tanh_c, self.a, self.write = (
+            self.rows[:, (4 + k) * H:(5 + k) * H] for k in range(4))
+        self.c0 = np.zeros(H, dtype)
+        self.a0 = np.zeros(H, dtype)
+
+    def _block(self, k: int) -> np.ndarray:
+        H = self.hidden_size
+        return self.gates[:, k * H:(k + 1) * H]
+
+    @property
+    def update(self) -> np.ndarray:
+        return self._block(_U)
+
+    @property
+    def forget(self) -> np.ndarray:
+        return self._block(_F)
+
+    @property
+    def output(self) -> np.ndarray:
+        return self._block(_O)
+
+    @property
+    def candidate(self) -> np.ndarray:
+        return self._block(_C)
+
+    def _prev(self, record: np.ndarray, initial: np.ndarray, t: int) -> np.ndarray:
+        T = record.shape[0]
+        before = t + 1 if self.reverse else t - 1
+        return initial if before < 0 or before >= T else record[before]
+
+    def c_prev(self, t: int) -> np.ndarray:
+        """c⟨t−1⟩ as this direction saw it at position t."""
+        return self._prev(self.c, self.c0, t)
+
+    def a_prev(self, t: int) -> np.ndarray:
+        """a⟨t−1⟩ as this direction saw it at position t."""
+        return self._prev(self.a, self.a0, t)
+
+    def preactivation(self, gate: str, t: int) -> dict:
+        """The pre-activation of ``gate`` at step t split into its parts.
+
+        Returns a dict with ``W_x·x``, ``W_a·a``, ``bias`` and, with
+        peepholes, ``p⊙c`` (H values each) and ``total``.
+        """
+        H = self.hidden_size
+        k = {"update": _U, "forget": _F, "output": _O, "candidate": _C}[gate]
+        sl = slice(k * H, (k + 1) * H)
+        parts = {"W_x·x": self.pre_x[t, sl], "W_a·a": self.pre_a[t, sl], "bias": self.bias[sl]}
+        if self.pre_c is not None and gate != "candidate":
+            pk = {"update": 0, "forget": 1, "output": 2}[gate]
+            parts["p⊙c"] = self.pre_c[t, pk * H:(pk + 1) * H]
+        parts["total"] = sum(parts.values())
+        return parts
+
+    def step(self, t: int) -> dict:
+        """Every named value of step t (views, not copies)."""
+        return dict(x=self.x[t], a_prev=self.a_prev(t), c_prev=self.c_prev(t),
+                    update=self.update[t], forget=self.forget[t], candidate=self.candidate[t],
+                    output=self.output[t], write=self.write[t], c=self.c[t],
+                    tanh_c=self.tanh_c[t], a=self.a[t])
+
+
+class Trace:
+    """Every intermediate of a run: ``layers[k][d]`` is layer k, direction d.
+
+    Attributes
+    ----------
+    inputs : ndarray
+        What the caller passed (token ids or vectors).
+    tokens : ndarray or None
+        Token ids when the input was ids.
+    logits, y_hat : ndarray (T, n_y) or None
+        Head pre-activation and ŷ (softmax probabilities for a softmax head).
+    interventions : list of Intervention
+        What was changed in the forward pass (empty for an intact run).
+    """
+
+    def __init__(self, model: LSTMModel, inputs: np.ndarray, tokens, x0: np.ndarray,
+                 interventions: list[Intervention]):
+        self.model = model
+        self.inputs = inputs
+        self.tokens = tokens
+        self.x0 = x0
+        self.interventions = interventions
+        self.layers: list[list[DirectionTrace]] = []
+        self.logits: np.ndarray | None = None
+        self.y_hat: np.ndarray | None = None
+
+    @property
+    def length(self) -> int:
+        return int(self.x0.shape[0])
+
+    def layer_output(self, k: int) -> np.ndarray:
+        """Layer k's a as the next layer sees it (directions concatenated)."""
+        directions = self.layers[k]
+        if len(directions) == 1:
+            return directions[0].a
+        return np.concatenate([d.a for d in directions], axis=1)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Flat name → array mapping, the layout of ``trace --out`` files.
+
+        Keys ``layer{k}.{forget,update,candidate,output,c,a,...}`` (a reverse
+        direction adds ``_reverse`` to the layer part) and ``y`` (ŷ).
+        """
+        out: dict[str, np.ndarray] = {"x": self.x0}
+        if self.tokens is not None:
+            out["tokens"] = self.tokens
+        for k, directions in enumerate(self.layers):
+            for d in directions:
+                prefix = f"layer{k}{'_reverse' if d.reverse else ''}"
+                H = d.hidden_size
+                for name in ("forget", "update", "candidate", "output", "c", "a",
+                             "tanh_c", "write"):
+                    out[f"{prefix}.{name}"] = np.ascontiguousarray(getattr(d, name))
+                for name, k_block in (("update", _U), ("forget", _F), ("output", _O), ("candidate", _C)):
+                    sl = slice(k_block * H, (k_block + 1) * H)
+                    out[f"{prefix}.{name}.pre_x"] = np.ascontiguousarray(d.pre_x[:, sl])
+                    out[f"{prefix}.{name}.pre_a"] = np.ascontiguousarray(d.pre_a[:, sl])
+                    out[f"{prefix}.{name}.bias"] = d.bias[sl]
+        if self.y_hat is not None:
+            out["y"] = self.y_hat
+            out["logits"] = self.logits
+        return out
+
+
+def prepare_inputs(model: LSTMModel, inputs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray | None]:
+    """Turn token ids or input vectors into the x⟨t⟩ rows of layer 0.
+
+    Returns ``(x, tokens)``; ``tokens`` is None when vectors were given.
+    Raises :class:`InputError` with one clear line when they do not fit.
+    """
+    arr = np.asarray(inputs)
+    n_x = model.layers[0].cells[0].input_size
+    if arr.ndim == 1:
+        if arr.size == 0:
+            raise InputError("the input sequence is empty")
+        if not np.issubdtype(arr.dtype, np.integer):
+            if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+                arr = arr.astype(np.int64)
+            else:
+                raise InputError(
+                    f"a 1-D input must hold integer token ids, got dtype {arr.dtype}"
+                )
+        tokens = arr.astype(np.int64)
+        limit = model.embedding.shape[0] if model.embedding is not None else n_x
+        bad = np.flatnonzero((tokens < 0) | (tokens >= limit))
+        if bad.size:
+            raise InputError(
+                f"token id {int(tokens[bad[0]])} at position {int(bad[0])} is outside 0..{limit - 1}"
+            )
+        if model.embedding is not None:
+            x = np.ascontiguousarray(model.embedding[tokens], dtype=dtype)
+        else:
+            x = np.zeros((tokens.size, n_x), dtype)
+            x[np.arange(tokens.size), tokens] = 1.0
+        return x, tokens
+    if arr.ndim == 2:
+        if arr.shape[0] == 0:
+            raise InputError("the input sequence is empty")
+        if arr.shape[1] != n_x:
+            raise InputError(f"input vectors have width {arr.shape[1]} but the model takes {n_x}")
+        if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
+            raise InputError("input vectors must be finite numbers")
+        return np.ascontiguousarray(arr, dtype=dtype), None
+    raise InputError(
+        f"inputs must be 1-D token ids or 2-D (T, n_x) vectors, got shape {arr.shape}"
+    )
+
+
+class _Direction:
+    """Prepared weights of one direction and the loop that fills its records."""
+
+    def __init__(self, cell: CellWeights, dtype, interventions: LayerInterventions):
+        H = cell.hidden_size
+        self.H = H
+        self.dtype = dtype
+        self.reverse = cell.reverse
+        self.W_x = _permute_blocks(np.asarray(cell.W_x, dtype), H)
+        self.W_a = _permute_blocks(np.asarray(cell.W_a, dtype), H)
+        self.peephole = None if cell.peephole is None else np.asarray(cell.peephole, dtype)
+        self.iv = interventions
+        self.fast = cell.peephole is None and not interventions
+        # σ(z) = ½·tanh(½z) + ½: halving the sigmoid rows lets one tanh call
+        # serve all four blocks of a step.
+        self.scale = np.ones(4 * H, dtype)
+        self.scale[:3 * H] = 0.5
+        self.W_a_scaled = np.ascontiguousarray(self.W_a * self.scale[:, None])
+
+    def begin(self, rec: DirectionTrace, a0, c0) -> None:
+        if a0 is not None:
+            rec.a0[:] = a0
+        if c0 is not None:
+            rec.c0[:] = c0
+        # One matrix product for the input projection of the whole sequence.
+        np.matmul(rec.x, self.W_x.T, out=rec.pre_x)
+
+    def steps(self, rec: DirectionTrace, start: int, stop: int) -> None:
+        """Compute processing steps ``start..stop-1`` (in time order for reverse)."""
+        T = rec.x.shape[0]
+        if self.reverse:
+            lo, hi = T - stop, T - start
+            order = range(hi - 1, lo - 1, -1)
+        else:
+            lo, hi = start, stop
+            order = range(lo, hi)
+        if self.fast:
+            self._fast_steps(rec, order, lo, hi)
+        else:
+            self._general_steps(rec, order)
+            return
+        # W_a·a⟨t−1⟩ for the whole chunk in one product, after the fact.
+        if self.reverse:
+            a_prev = np.concatenate([rec.a[lo + 1:hi], rec.a0[None] if hi == T else rec.a[hi:hi + 1]])
+        else:
+            a_prev = np.concatenate([rec.a0[None] if lo == 0 else rec.a[lo - 1:lo], rec.a[lo:hi - 1]])
+        np.matmul(a_prev, self.W_a.T, out=rec.pre_a[lo:hi])
+
+    def _fast_steps(self, rec: DirectionTrace, order, lo: int, hi: int) -> None:
+        H = self.H
+        # Scaled pre-activation of the chunk's input part: (W_x·x + b) ⊙ scale.
+        zx = rec.pre_x[lo:hi] + rec.bias
+        zx *= self.scale
+        # The scratch row mirrors a record row; its views are made once.
+        row = np.empty(_ROW * H, self.dtype)
+        g, sig = row[:4 * H], row[:3 * H]
+        u, f, o, cand = (row[k * H:(k + 1) * H] for k in range(4))
+        c, tc, a, w = (row[k * H:(k + 1) * H] for k in range(4, 8))
+        start = order[0]
+        before = start + (1 if self.reverse else -1)
+        if 0 <= before < rec.x.shape[0]:
+            row[:] = rec.rows[before]
+        else:
+            c[:] = rec.c0
+            a[:] = rec.a0
+        za = np.empty(4 * H, self.dtype)
+        half = np.full(3 * H, 0.5, self.dtype)
+        W_a, rows = self.W_a_scaled, rec.rows
+        dot, add, mul, tanh = np.dot, np.add, np.multiply, np.tanh
+        for t in order:
+            dot(W_a, a, out=za)
+            add(za, zx[t - lo], out=g)
+            tanh(g, out=g)
+            mul(sig, half, out=sig)
+            add(sig, half, out=sig)
+            mul(f, c, out=c)        # c still holds c⟨t−1⟩ here
+            mul(u, cand, out=w)
+            add(c, w, out=c)
+            tanh(c, out=tc)
+            mul(o, tc, out=a)
+            rows[t] = row
+
+    def _general_steps(self, rec: DirectionTrace, order) -> None:
+        """Peepholes and interventions: clear rather than fast."""
+        H = self.H
+        iv = self.iv
+        T = rec.x.shape[0]
+        step_back = 1 if self.reverse else -1
+        p_u = p_f = p_o = None
+        if self.peephole is not None:
+            p_u, p_f, p_o = self.peephole
+        for t in order:
+            p = t + step_back
+            if 0 <= p < T:
+                a_prev, c_prev = rec.a[p], rec.c[p]
+            else:
+                a_prev, c_prev = rec.a0, rec.c0
+            np.dot(self.W_a, a_prev, out=rec.pre_a[t])
+            z = rec.pre_x[t] + rec.pre_a[t] + rec.bias
+            g = rec.gates[t]
+            update, forget, output, candidate = (g[k * H:(k + 1) * H] for k in range(4))
+            if p_u is not None:
+                rec.pre_c[t, :H] = p_u * c_prev
+                rec.pre_c[t, H:2 * H] = p_f * c_prev
+                z[:H] += rec.pre_c[t, :H]
+                z[H:2 * H] += rec.pre_c[t, H:2 * H]
+            update[:] = 0.5 * np.tanh(0.5 * z[:H]) + 0.5
+            forget[:] = 0.5 * np.tanh(0.5 * z[H:2 * H]) + 0.5
+            z_c = z[3 * H:]
+            if iv.candidate_tanh:
+                np.tanh(z_c, out=candidate)
+                if iv:
+                    iv.on_candidate(z_c, candidate)
+            else:
+                candidate[:] = z_c
+            if iv:
+                iv.on_gates(update, forget, candidate)
+            np.multiply(update, candidate, out=rec.write[t])
+            c = rec.c[t]
+            np.multiply(forget, c_prev, out=c)
+            c += rec.write[t]
+            z_o = z[2 * H:3 * H]
+            if p_o is not None:
+                # The output gate's peephole sees the new c⟨t⟩.
+                rec.pre_c[t, 2 * H:] = p_o * c
+                z_o += rec.pre_c[t, 2 * H:]
+            output[:] = 0.5 * np.tanh(0.5 * z_o) + 0.5
+            if iv:
+                iv.on_output(output)
+            np.tanh(c, out=rec.tanh_c[t])
+            if iv:
+                iv.on_squash(c, rec.tanh_c[t])
+            np.multiply(output, rec.tanh_c[t], out=rec.a[t])
+            if iv:
+                iv.on_state(c, rec.a[t], c_prev, a_prev)
+
+
+class TraceRun:
+    """A sequence run as an iterator of progress fractions in (0, 1].
+
+    Iterate it to completion (or call :meth:`finish`) and read :attr:`trace`.
+    Stopping the iteration early leaves the trace incomplete, which is how
+    a worker cancels a long job.
+
+    Parameters
+    ----------
+    model : LSTMModel
+    inputs : array_like
+        1-D token ids or 2-D (T, n_x) input vectors.
+    dtype : {float32, float64}
+    initial_state : list of (a0, c0) per layer, optional
+        For bidirectional layers, a list of per-direction pairs.
+    interventions : list of Intervention or spec strings, optional
+    chunk : int
+        Steps computed between two progress reports.
+    """
+
+    def __init__(self, model: LSTMModel, inputs, dtype=np.float32, initial_state=None,
+                 interventions=(), chunk: int = 2048):
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise ModelError(f"dtype must be float32 or float64, got {dtype}")
+        self.model = model
+        self.dtype = dtype
+        self.chunk = max(1, int(chunk))
+        self.interventions = parse_all(list(interventions))
+        for iv in self.interventions:
+            if iv.layer is not None and not 0 <= iv.layer < len(model.layers):
+                raise ModelError(f"'{iv.spec}': the model has no layer {iv.layer}")
+        x0, tokens = prepare_inputs(model, inputs, dtype)
+        self.trace = Trace(model, np.asarray(inputs), tokens, x0, self.interventions)
+        self.initial_state = initial_state
+        self.done = False
+
+    def _initial(self, k: int, d: int):
+        if self.initial_state is None or self.initial_state[k] is None:
+            return None, None
+        state = self.initial_state[k]
+        if len(self.model.layers[k].cells) == 2:
+            state = state[d]
+        return state
+
+    def __iter__(self) -> Iterator[float]:
+        model, trace = self.model, self.trace
+        T = trace.length
+        total = T * sum(len(layer.cells) for layer in model.layers)
+        done = 0
+        x = trace.x0
+        for k, layer in enumerate(model.layers):
+            directions = []
+            for d, cell in enumerate(layer.cells):
+                runner = _Direction(cell, self.dtype,
+                                    LayerInterventions(self.interventions, cell.hidden_size, k))
+                rec = DirectionTrace(cell, x, self.dtype)
+                a0, c0 = self._initial(k, d)
+                runner.begin(rec, a0, c0)
+                for start in range(0, T, self.chunk):
+                    stop = min(T, start + self.chunk)
+                    runner.steps(rec, start, stop)
+                    done += stop - start
+                    yield done / total
+                directions.append(rec)
+            trace.layers.append(directions)
+            x = trace.layer_output(k)
+        if model.head is not None:
+            W_y = np.asarray(model.head.W_y, self.dtype)
+            trace.logits = x @ W_y.T + np.asarray(model.head.b_y, self.dtype)
+            act = model.head.activation
+            if act == "softmax":
+                trace.y_hat = softmax(trace.logits, axis=1)
+            elif act == "sigmoid":
+                trace.y_hat = 0.5 * np.tanh(0.5 * trace.logits) + 0.5
+            else:
+                trace.y_hat = trace.logits
+        self.done = True
+
+    def finish(self) -> Trace:
+        for _ in self:
+            pass
+        return self.trace
+
+
+def run(model: LSTMModel, inputs, dtype=np.float32, initial_state=None, interventions=()) -> Trace:
+    """Run ``inputs`` through ``model`` and return the full :class:`Trace`."""
+    return TraceRun(model, inputs, dtype, initial_state, interventions, chunk=1 << 30).finish()
