@@ -125,11 +125,17 @@ class DirectionTrace:
         return parts
 
     def step(self, t: int) -> dict:
-        """Every named value of step t (views, not copies)."""
-        return dict(x=self.x[t], a_prev=self.a_prev(t), c_prev=self.c_prev(t),
+        """Every named value of step t, as the diagram shows them bottom to top.
+
+        ``concat`` is [a⟨t−1⟩, x⟨t⟩] and ``keep`` is Γ_f ⊙ c⟨t−1⟩; both are
+        computed here, the rest are views of the records.
+        """
+        a_prev, c_prev = self.a_prev(t), self.c_prev(t)
+        return dict(x=self.x[t], a_prev=a_prev, c_prev=c_prev,
+                    concat=np.concatenate([a_prev, self.x[t]]),
                     update=self.update[t], forget=self.forget[t], candidate=self.candidate[t],
-                    output=self.output[t], write=self.write[t], c=self.c[t],
-                    tanh_c=self.tanh_c[t], a=self.a[t])
+                    output=self.output[t], write=self.write[t], keep=self.forget[t] * c_prev,
+                    c=self.c[t], tanh_c=self.tanh_c[t], a=self.a[t])
 
 
 class Trace:
