@@ -14,12 +14,23 @@ spec string            effect                                paper
 ``no-candidate-tanh``  c̃ = z_c, no squashing                 NIAF
 ``no-output-tanh``     a = Γ_o ⊙ c                           NOAF
 ``candidate=V``        c̃ := V
-``freeze``             c and a keep their previous values
+``freeze``             Γ_f := 1, Γ_u := 0, a := a⟨t−1⟩
 =====================  ====================================  =========
 
 Any spec takes ``@UNITS`` (``update=0.5@0,3,5`` or ``@2-6``) and ``#LAYER``
-(``forget=1#1``). Recorded gate values are the values actually used, so an
-intervened trace has the same form as an intact one.
+(``forget=1#1``), in either order. Recorded gate values are the values
+actually used, so an intervened trace has the same form as an intact one.
+
+Within a step the changes are applied in a fixed order, whatever the order
+of the specs: the candidate's squashing, then clamps of Γ_f, then the
+coupling Γ_u := 1 − Γ_f (so it sees the forget gate as used), then clamps of
+Γ_u and c̃, then freezing (which wins over everything else on its units).
+A frozen unit writes nothing and forgets nothing, so its c stays exactly
+c⟨t−1⟩ and the records show why; its a is held at a⟨t−1⟩ too, the one
+record that then differs from Γ_o ⊙ tanh(c).
+
+Gates are clamped to values in [0, 1] only: a sigmoid gate cannot leave that
+range, and a "gate" of 2 would be a different cell, not a switched-off gate.
 """
 
 from __future__ import annotations
@@ -67,8 +78,11 @@ class Intervention:
             raise InterventionError(
                 f"cannot clamp '{self.target}'; choose one of {', '.join(CLAMPABLE)}"
             )
+        if self.kind == "clamp" and self.target != "candidate" and not 0.0 <= self.value <= 1.0:
+            raise InterventionError(f"cannot clamp {self.target} to {self.value:g}: a gate lies in [0, 1]")
 
     def applies_to(self, layer: int) -> bool:
+        """True when this intervention acts on layer ``layer``."""
         return self.layer is None or self.layer == layer
 
     @property
@@ -121,37 +135,81 @@ def _parse_units(text: str) -> tuple[int, ...]:
     return tuple(sorted(set(units)))
 
 
+def _split_suffixes(spec: str) -> tuple[str, str | None, str | None]:
+    """Split ``body@UNITS#LAYER`` (suffixes in either order) into its three parts."""
+    body, units, layer = spec, None, None
+    # Peel suffixes from the right so that "@0-3#1" and "#1@0-3" both work.
+    for _ in range(2):
+        cut = max(body.rfind("@"), body.rfind("#"))
+        if cut < 0:
+            break
+        mark, tail, body = body[cut], body[cut + 1:], body[:cut]
+        if mark == "@":
+            if units is not None:
+                raise InterventionError(f"'{spec}' names units twice")
+            units = tail
+        else:
+            if layer is not None:
+                raise InterventionError(f"'{spec}' names a layer twice")
+            layer = tail
+    if "@" in body or "#" in body:
+        raise InterventionError(f"'{spec}': too many @ or # parts")
+    return body.strip(), units, layer
+
+
+_ALIASES = {"no-update": "update=1", "no-forget": "forget=1", "no-output": "output=1",
+            "nig": "update=1", "nfg": "forget=1", "nog": "output=1", "cifg": "coupled",
+            "niaf": "no-candidate-tanh", "noaf": "no-output-tanh"}
+
+
 def parse(spec: str) -> Intervention:
-    """Turn a spec string (``update=1``, ``coupled@0-3#1`` ...) into an :class:`Intervention`."""
-    text = spec.strip()
+    """Turn a spec string into an :class:`Intervention`.
+
+    Parameters
+    ----------
+    spec : str
+        ``update=V``, ``forget=V``, ``output=V``, ``candidate=V``,
+        ``coupled``, ``no-candidate-tanh``, ``no-output-tanh`` or ``freeze``
+        (or the paper names ``nig``, ``nfg``, ``nog``, ``cifg``, ``niaf``,
+        ``noaf``), optionally followed by ``@UNITS`` and ``#LAYER``.
+
+    Raises
+    ------
+    InterventionError
+        With a one-line message saying what is wrong and what would do.
+    """
+    if not isinstance(spec, str):
+        raise InterventionError(f"an intervention spec must be a string, got {type(spec).__name__}")
+    text, unit_text, layer_text = _split_suffixes(spec.strip())
     layer = None
-    if "#" in text:
-        text, _, layer_text = text.partition("#")
+    if layer_text is not None:
         try:
             layer = int(layer_text)
         except ValueError:
             raise InterventionError(f"bad layer in '{spec}': use e.g. forget=1#0") from None
-    units = None
-    if "@" in text:
-        text, _, unit_text = text.partition("@")
-        units = _parse_units(unit_text)
-    aliases = {"no-update": "update=1", "no-forget": "forget=1", "no-output": "output=1",
-               "nig": "update=1", "nfg": "forget=1", "nog": "output=1", "cifg": "coupled",
-               "niaf": "no-candidate-tanh", "noaf": "no-output-tanh"}
-    text = aliases.get(text.lower(), text)
+        if layer < 0:
+            raise InterventionError(f"bad layer in '{spec}': layers count from 0")
+    units = None if unit_text is None else _parse_units(unit_text)
+    text = text.lower()
+    text = _ALIASES.get(text, text)
     if "=" in text:
         target, _, value_text = text.partition("=")
+        target = target.strip()
         try:
             value = float(value_text)
         except ValueError:
             raise InterventionError(f"bad value in '{spec}': expected a number after '='") from None
         if not np.isfinite(value):
             raise InterventionError(f"bad value in '{spec}': the value must be finite")
-        if target.strip() not in CLAMPABLE:
+        if target not in CLAMPABLE:
             raise InterventionError(
                 f"cannot clamp '{target}' in '{spec}'; choose one of {', '.join(CLAMPABLE)}"
             )
-        return Intervention("clamp", target.strip(), value, units, layer)
+        if target != "candidate" and not 0.0 <= value <= 1.0:
+            raise InterventionError(
+                f"bad value in '{spec}': a gate lies in [0, 1], so clamp it to a value in that range"
+            )
+        return Intervention("clamp", target, value, units, layer)
     if text in KINDS and text != "clamp":
         return Intervention(text, None, 1.0, units, layer)
     raise InterventionError(
@@ -164,7 +222,8 @@ class LayerInterventions:
     """The interventions of one layer, with unit indices resolved once.
 
     The runner calls the ``on_*`` hooks at fixed points of a step; each works
-    in place on views of the step's records.
+    in place on views of the step's records. The order inside a hook is fixed
+    (see the module docstring), not the order in which specs were given.
     """
 
     def __init__(self, interventions: list[Intervention], hidden_size: int, layer: int):
@@ -175,7 +234,20 @@ class LayerInterventions:
                     f"'{iv.spec}': unit {max(iv.units)} does not exist in layer {layer} "
                     f"(hidden size {hidden_size})"
                 )
-        self._idx = [slice(None) if iv.units is None else np.asarray(iv.units) for iv in self.items]
+        pairs = [(iv, slice(None) if iv.units is None else np.asarray(iv.units)) for iv in self.items]
+
+        def pick(kind, target=None):
+            return [idx if kind != "clamp" else (idx, iv.value) for iv, idx in pairs
+                    if iv.kind == kind and (target is None or iv.target == target)]
+
+        self._forget = pick("clamp", "forget")
+        self._coupled = pick("coupled")
+        self._update = pick("clamp", "update")
+        self._candidate = pick("clamp", "candidate")
+        self._output = pick("clamp", "output")
+        self._freeze = pick("freeze")
+        self._niaf = [idx for idx in pick("no-candidate-tanh") if not isinstance(idx, slice)]
+        self._noaf = [idx for idx in pick("no-output-tanh") if not isinstance(idx, slice)]
         self.candidate_tanh = not any(iv.kind == "no-candidate-tanh" and iv.units is None
                                       for iv in self.items)
         self.output_tanh = not any(iv.kind == "no-output-tanh" and iv.units is None
@@ -186,37 +258,42 @@ class LayerInterventions:
 
     def on_candidate(self, z_c: np.ndarray, candidate: np.ndarray) -> None:
         """Undo tanh on units where the candidate is not squashed (NIAF)."""
-        for iv, idx in zip(self.items, self._idx):
-            if iv.kind == "no-candidate-tanh" and iv.units is not None:
-                candidate[idx] = z_c[idx]
+        for idx in self._niaf:
+            candidate[idx] = z_c[idx]
 
     def on_gates(self, update, forget, candidate) -> None:
-        """Clamps and coupling applied before the cell state is written."""
-        for iv, idx in zip(self.items, self._idx):
-            if iv.kind == "clamp" and iv.target != "output":
-                {"update": update, "forget": forget, "candidate": candidate}[iv.target][idx] = iv.value
-            elif iv.kind == "coupled":
-                update[idx] = 1.0 - forget[idx]
+        """Clamps, coupling and freezing applied before the cell state is written."""
+        for idx, value in self._forget:
+            forget[idx] = value
+        for idx in self._coupled:
+            update[idx] = 1.0 - forget[idx]
+        for idx, value in self._update:
+            update[idx] = value
+        for idx, value in self._candidate:
+            candidate[idx] = value
+        # Γ_f = 1 and Γ_u = 0 hold c exactly (1·c + 0·c̃ is exact in floating point).
+        for idx in self._freeze:
+            forget[idx] = 1.0
+            update[idx] = 0.0
 
     def on_output(self, output) -> None:
-        for iv, idx in zip(self.items, self._idx):
-            if iv.kind == "clamp" and iv.target == "output":
-                output[idx] = iv.value
+        """Clamps of the output gate (NOG), applied once Γ_o is computed."""
+        for idx, value in self._output:
+            output[idx] = value
 
     def on_squash(self, c, tanh_c) -> None:
         """Replace tanh(c) by c where the output is not squashed (NOAF)."""
-        for iv, idx in zip(self.items, self._idx):
-            if iv.kind == "no-output-tanh" and iv.units is not None:
-                tanh_c[idx] = c[idx]
         if not self.output_tanh:
             tanh_c[:] = c
+            return
+        for idx in self._noaf:
+            tanh_c[idx] = c[idx]
 
     def on_state(self, c, a, c_prev, a_prev) -> None:
-        """Frozen units keep their previous c and a."""
-        for iv, idx in zip(self.items, self._idx):
-            if iv.kind == "freeze":
-                c[idx] = c_prev[idx]
-                a[idx] = a_prev[idx]
+        """Frozen units keep their previous a (their c is held by the gates)."""
+        for idx in self._freeze:
+            c[idx] = c_prev[idx]
+            a[idx] = a_prev[idx]
 
 
 def parse_all(specs) -> list[Intervention]:
