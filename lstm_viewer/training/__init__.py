@@ -46,3 +46,10 @@ engine on the task's fixed-seed test set (the task is read from
 scored positions. ``python -m lstm_viewer.training all`` (or ``latch``,
 ``counting``, ``peephole``, ``charlm``) retrains the bundled models.
 """
+
+from .evaluation import Score, UnknownTaskError, evaluate
+from .network import VARIANTS
+from .tasks import TASKS, Task, get_task
+from .trainer import train
+
+__all__ = ["TASKS", "VARIANTS", "Score", "Task", "UnknownTaskError", "evaluate", "get_task", "train"]

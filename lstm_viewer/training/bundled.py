@@ -1,0 +1,124 @@
+"""Retrain the bundled models from scratch and write them with their cards.
+
+``python -m lstm_viewer.training all`` (or one name) runs :func:`build`.
+Every figure in a card is measured by :func:`~.evaluation.evaluate` on the
+file as reloaded from disk — the same call ``main.py evaluate`` makes.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..formats.native import save_native
+from ..paths import resource_path
+from .evaluation import evaluate
+from .interpret import find_units
+from .tasks import get_task
+from .trainer import train
+
+#: Bundled model name → training seed. Order: the default model first.
+BUNDLED = {"latch": 0, "counting": 0, "peephole": 0, "charlm": 0}
+
+
+def load_model(source):
+    """Load a native file or a bundled model by short name.
+
+    Uses ``lstm_viewer.formats.load`` when that exists; until then reads the
+    native format directly.
+    """
+    try:
+        from ..formats import load
+    except ImportError:
+        load = None
+    if load is not None:
+        return load(str(source))
+    from safetensors import safe_open
+    from safetensors.numpy import load_file
+
+    from ..formats.errors import LoadError
+    from ..formats.native import from_tensors
+
+    path = Path(source)
+    if not path.exists():
+        bundled = resource_path("models", f"{source}.safetensors")
+        if path.suffix or not bundled.exists():
+            raise LoadError(f"no such file or bundled model: {source}")
+        path = bundled
+    with safe_open(str(path), framework="numpy") as fh:
+        metadata = fh.metadata() or {}
+    return from_tensors(load_file(str(path)), metadata)
+
+
+def _figures(score) -> dict:
+    return {"accuracy": round(score.accuracy, 4), "loss": round(score.loss, 4),
+            "positions": score.positions, "sequences": score.sequences}
+
+
+def build(name: str, out_dir=None, log=print) -> Path:
+    """Train bundled model ``name`` with its fixed seed and write ``{name}.safetensors``."""
+    task = get_task(name)
+    seed = BUNDLED[name]
+    out = Path(out_dir) if out_dir else resource_path("models")
+    path = out / f"{name}.safetensors"
+
+    def report(step, loss, steps, elapsed, **_):
+        log(f"{name}: step {step}/{steps}  train loss {loss:.4f}  {elapsed:.0f} s")
+
+    started = time.perf_counter()
+    model, history = train(task, seed=seed, callback=report, callback_every=100)
+    seconds = time.perf_counter() - started
+    card = dict(model.card)
+    card.update(
+        description=task.description, data=task.data,
+        command=f"python -m lstm_viewer.training {name}",
+        training_seconds=round(seconds, 1),
+        trained_with=f"NumPy {np.__version__}, Python {platform.python_version()}",
+        scored_on=task.scored_on, look_at=task.look_at,
+    )
+    model.card = card
+    model.name = name
+    save_native(model, path)
+    # Figures come from the file as reloaded, exactly as ``evaluate`` sees it.
+    reloaded = load_model(path)
+    card["train"] = _figures(evaluate(reloaded, split="train"))
+    card["test"] = _figures(evaluate(reloaded, split="test"))
+    if name == "charlm":
+        card["units"] = find_units(reloaded, task)
+        if card["units"]:
+            best = card["units"][0]
+            card["look_at"] = (f"{task.look_at}; unit {best['unit']} tracks {best['feature']} "
+                               f"(correlation of its c with the feature r = {best['r']:+.2f} on the "
+                               "held-out text)")
+        else:
+            card["look_at"] = (f"{task.look_at}; no unit's c correlates with quotes, bracket depth, "
+                               "indentation or line position at |r| >= 0.5 on held-out text")
+    model.card = card
+    save_native(model, path)
+    log(f"{name}: wrote {path} in {seconds:.0f} s; train accuracy {card['train']['accuracy']:.4f}, "
+        f"test accuracy {card['test']['accuracy']:.4f}, test loss {card['test']['loss']:.4f}")
+    return path
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    names = list(argv) or ["all"]
+    if names == ["corpus"]:
+        from .tasks import build_corpus
+
+        print(build_corpus())
+        return 0
+    if names == ["all"]:
+        names = list(BUNDLED)
+    unknown = [n for n in names if n not in BUNDLED]
+    if unknown:
+        print(f"unknown model(s) {', '.join(unknown)}; choose from all, corpus, "
+              f"{', '.join(BUNDLED)}", file=sys.stderr)
+        return 2
+    for name in names:
+        build(name, log=lambda line: print(line, flush=True))
+    return 0
