@@ -1,0 +1,216 @@
+"""Side panel: the inspected node in the seed's notation, its equation and its vector.
+
+For a gate or the candidate it also shows the split of the pre-activation
+into W·x, W·a (and the peephole term) and bias. Selecting a row selects that
+unit everywhere. The table is a model/view pair so a 1024-unit vector costs
+no more than the rows in sight.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+
+from .viewer_state import ViewerState, display_token
+
+#: node name -> (notation, equation, equation with peepholes or None)
+NODES = {
+    "x": ("x⟨t⟩", "x⟨t⟩: the input vector of token t (its embedding or one-hot)", None),
+    "concat": ("[a⟨t−1⟩, x⟨t⟩]", "[a⟨t−1⟩, x⟨t⟩]: previous hidden state stacked on the input", None),
+    "forget": ("Γ_f⟨t⟩", "Γ_f = σ(W_f·[a⟨t−1⟩, x⟨t⟩] + b_f)",
+               "Γ_f = σ(W_f·[a⟨t−1⟩, x⟨t⟩] + p_f⊙c⟨t−1⟩ + b_f)"),
+    "update": ("Γ_u⟨t⟩", "Γ_u = σ(W_u·[a⟨t−1⟩, x⟨t⟩] + b_u)",
+               "Γ_u = σ(W_u·[a⟨t−1⟩, x⟨t⟩] + p_u⊙c⟨t−1⟩ + b_u)"),
+    "candidate": ("c̃⟨t⟩", "c̃ = tanh(W_c·[a⟨t−1⟩, x⟨t⟩] + b_c)", None),
+    "output": ("Γ_o⟨t⟩", "Γ_o = σ(W_o·[a⟨t−1⟩, x⟨t⟩] + b_o)",
+               "Γ_o = σ(W_o·[a⟨t−1⟩, x⟨t⟩] + p_o⊙c⟨t⟩ + b_o)"),
+    "write": ("Γ_u⊙c̃⟨t⟩", "Γ_u ⊙ c̃: what the update gate lets into the cell", None),
+    "keep": ("Γ_f⊙c⟨t−1⟩", "Γ_f ⊙ c⟨t−1⟩: what the forget gate keeps", None),
+    "c_prev": ("c⟨t−1⟩", "c⟨t−1⟩: the cell state carried from the previous step", None),
+    "c": ("c⟨t⟩", "c⟨t⟩ = Γ_f ⊙ c⟨t−1⟩ + Γ_u ⊙ c̃⟨t⟩", None),
+    "tanh_c": ("tanh(c⟨t⟩)", "tanh(c⟨t⟩): the cell state squashed to (−1, 1)", None),
+    "a_prev": ("a⟨t−1⟩", "a⟨t−1⟩: the hidden state carried from the previous step", None),
+    "a": ("a⟨t⟩", "a⟨t⟩ = Γ_o ⊙ tanh(c⟨t⟩)", None),
+    "y_hat": ("ŷ⟨t⟩", "ŷ⟨t⟩ = softmax(W_y·a⟨t⟩ + b_y)", None),
+}
+#: Nodes whose rows are hidden units (selecting a row selects that unit).
+UNIT_NODES = {"forget", "update", "candidate", "output", "write", "keep", "c_prev", "c",
+              "tanh_c", "a_prev", "a"}
+GATE_NODES = ("update", "forget", "candidate", "output")
+
+
+class VectorTableModel(QAbstractTableModel):
+    """Rows: index label and one column per array, all of the same length."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._labels: list[str] = []
+        self._headers: list[str] = []
+        self._columns: list[np.ndarray] = []
+
+    def set_data(self, labels: list[str], headers: list[str], columns: list[np.ndarray]) -> None:
+        """Replace the contents; same shape means only values changed (cheap)."""
+        same_shape = (len(labels) == len(self._labels) and headers == self._headers)
+        self._columns = columns
+        if same_shape:
+            self._labels = labels
+            if labels:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(labels) - 1, len(headers)))
+            return
+        self.beginResetModel()
+        self._labels, self._headers = labels, headers
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._labels)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._headers) + 1
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        r, c = index.row(), index.column()
+        if role == Qt.DisplayRole:
+            if c == 0:
+                return self._labels[r]
+            return f"{float(self._columns[c - 1][r]):+.4f}"
+        if role == Qt.TextAlignmentRole:
+            return int(Qt.AlignRight | Qt.AlignVCenter) if c else int(Qt.AlignLeft | Qt.AlignVCenter)
+        return None
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
+            return "unit" if section == 0 else self._headers[section - 1]
+        return None
+
+
+class Inspector(QWidget):
+    """Name, equation and values of the inspected node at the current step.
+
+    Parameters
+    ----------
+    state : ViewerState
+        Reads ``node``, ``t``, ``trace``; writes ``unit`` when a row is picked.
+    """
+
+    def __init__(self, state: ViewerState, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.setObjectName("inspector")
+        self.title = QLabel()
+        big = QFont(self.font())
+        big.setPointSizeF(big.pointSizeF() * 1.5)
+        big.setBold(True)
+        self.title.setFont(big)
+        self.equation = QLabel()
+        self.equation.setWordWrap(True)
+        self.equation.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.equation.setObjectName("equation")
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setObjectName("muted")
+        self.model = VectorTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 4)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Stretch)
+        header.setMinimumSectionSize(40)
+        self.table.setAlternatingRowColors(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        for w in (self.title, self.equation, self.summary):
+            layout.addWidget(w)
+        layout.addWidget(self.table, 1)
+        self._syncing = False
+        self.table.selectionModel().currentRowChanged.connect(self._on_row)
+        for name in ("node", "step", "trace", "layer", "model"):
+            getattr(state.events, name).connect(self._on_change)
+        state.events.unit.connect(self._on_unit)
+        self._on_change(None)
+
+    # -- content -----------------------------------------------------------
+    def _on_change(self, event) -> None:
+        state = self.state
+        node = state.node or "c"
+        notation, equation, with_peep = NODES.get(node, (node, "", None))
+        model = state.model
+        if with_peep and model is not None and model.has_peepholes:
+            equation = with_peep
+        self.title.setText(notation)
+        self.equation.setText(equation)
+        values = state.step_values()
+        if values is None:
+            self.summary.setText("no trace yet" if model is not None else "no model loaded")
+            self.model.set_data([], [], [])
+            return
+        labels, headers, columns = self._table_for(node, values)
+        self.model.set_data(labels, headers, columns)
+        main = columns[0] if columns else np.zeros(0)
+        where = f"step t = {state.t}, token {state.token_label(state.t)!r}"
+        if main.size:
+            self.summary.setText(f"{where} · {main.size} values, min {main.min():+.3f}, "
+                                 f"max {main.max():+.3f}, mean {main.mean():+.3f}")
+        else:
+            self.summary.setText(where)
+        self._on_unit(None)
+
+    def _table_for(self, node: str, values: dict):
+        state = self.state
+        H = state.hidden_size
+        if node == "y_hat":
+            y = state.y_hat()
+            if y is None:
+                return [], [], []
+            vocab = state.model.vocab
+            order = np.argsort(-y)
+            labels = [f"{i}: {display_token(vocab[i])}" if vocab and i < len(vocab) else str(i)
+                      for i in order]
+            return labels, ["p"], [y[order]]
+        if node not in values:
+            return [], [], []
+        vec = np.asarray(values[node])
+        if node == "concat":
+            labels = [f"a⟨t−1⟩[{i}]" for i in range(H)] + [f"x[{j}]" for j in range(vec.size - H)]
+        else:
+            labels = [str(i) for i in range(vec.size)]
+        headers, columns = ["value"], [vec]
+        if node in GATE_NODES:
+            parts = state.direction_trace.preactivation(node, state.t)
+            for key in ("W_x·x", "W_a·a", "p⊙c", "bias"):
+                if key in parts:
+                    headers.append(key)
+                    columns.append(np.asarray(parts[key]))
+            headers.append("sum z")
+            columns.append(np.asarray(parts["total"]))
+        return labels, headers, columns
+
+    # -- unit selection ----------------------------------------------------
+    def _on_row(self, current, previous) -> None:
+        if self._syncing or not current.isValid():
+            return
+        if (self.state.node or "c") in UNIT_NODES:
+            self.state.set_unit(current.row())
+
+    def _on_unit(self, event) -> None:
+        unit = self.state.unit
+        if (self.state.node or "c") not in UNIT_NODES:
+            return
+        self._syncing = True
+        try:
+            sel = self.table.selectionModel()
+            if unit is None or unit >= self.model.rowCount():
+                sel.clearSelection()
+            else:
+                index = self.model.index(unit, 0)
+                sel.setCurrentIndex(index, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+                self.table.scrollTo(index)
+        finally:
+            self._syncing = False

@@ -1,0 +1,155 @@
+"""Start the app: ``python main.py [PATH] [--dark] [--screenshot OUT.png]``.
+
+Opens PATH, else the last file opened (when it still exists), else the
+bundled default model. When nothing can be loaded the window still opens and
+says why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ORGANIZATION = "lstm-viewer"
+APPLICATION = "lstm-viewer"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lstm-viewer", description="Watch a trained LSTM think.")
+    parser.add_argument("path", nargs="?", help="weights file or bundled model name (default: latch)")
+    theme = parser.add_mutually_exclusive_group()
+    theme.add_argument("--dark", action="store_true", help="use the dark theme")
+    theme.add_argument("--light", action="store_true", help="use the light theme")
+    parser.add_argument("--step", type=int, default=None, help="start at this step")
+    parser.add_argument("--screenshot", metavar="PNG",
+                        help="save a screenshot of the window once the first trace is shown, then quit")
+    parser.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1280x800")
+    return parser
+
+
+def make_app(argv: list[str] | None = None):
+    """The QApplication, created once with high-DPI and QSettings names set."""
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        # Fractional scale factors (150 %) render crisply instead of rounding.
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication([sys.argv[0], *(argv or [])])
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    QGuiApplication.setApplicationDisplayName("lstm-viewer")
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(antialias=True, imageAxisOrder="row-major")
+    return app
+
+
+def initial_source(path: str | None, settings) -> list[str]:
+    """Sources to try in order: PATH, else the last file, then the default model."""
+    from .main_window import DEFAULT_MODEL
+
+    if path:
+        return [path]
+    sources = []
+    last = settings.value("lastFile", "", str)
+    if last and Path(last).exists():
+        sources.append(last)
+    sources.append(DEFAULT_MODEL)
+    return sources
+
+
+def launch(argv: list[str] | None = None) -> int:
+    """Open the window and run the event loop; returns the exit status."""
+    args = build_parser().parse_args(list(argv or []))
+    app = make_app()
+    from PySide6.QtCore import QSettings, QTimer
+
+    from .main_window import MainWindow
+
+    settings = QSettings()
+    window = MainWindow(settings=settings)
+    if args.dark or args.light:
+        window.state.set_dark(args.dark)
+    if args.size:
+        w, _, h = args.size.partition("x")
+        window.resize(int(w), int(h))
+    window.show()
+    failures = []
+    for source in initial_source(args.path, settings):
+        if window.open_source(source, remember=bool(args.path)):
+            break
+        failures.append(window.banner.text)
+    else:
+        window.show_error(
+            (failures[0] if args.path else "No model could be loaded (the bundled models are missing).")
+            + " Use File ▸ Open (Ctrl+O) or drop a weights file on the window.")
+        if args.path:
+            print(f"lstm-viewer: {failures[0]}", file=sys.stderr)
+    if args.step is not None:
+        _StepOnce(window, args.step)
+    if args.screenshot:
+        _Screenshot(window, args.screenshot)
+    # Qt's loop does not run Python signal handlers; a 200 ms tick lets Ctrl+C quit.
+    tick = QTimer()
+    tick.start(200)
+    tick.timeout.connect(_noop)
+    status = app.exec()
+    window.shutdown()
+    return int(status)
+
+
+def _noop() -> None:
+    pass
+
+
+class _StepOnce:
+    """Moves to a given step once the first trace arrives."""
+
+    def __init__(self, window, step: int):
+        self.window, self.step = window, step
+        window.traceReady.connect(self.apply)
+
+    def apply(self, job_id: int) -> None:
+        self.window.traceReady.disconnect(self.apply)
+        self.window.state.set_step(self.step)
+
+
+class _Screenshot:
+    """Saves the window as a PNG once a trace is shown and animations settled, then quits."""
+
+    SETTLE_MS = 900
+
+    def __init__(self, window, path: str):
+        from PySide6.QtCore import QTimer
+
+        self.window, self.path = window, Path(path)
+        self.timer = QTimer()
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.save)
+        window.traceReady.connect(self.ready)
+        window.errorShown.connect(self.ready)
+        # Never hang a CI run: take whatever is shown after 20 s.
+        self.deadline = QTimer()
+        self.deadline.setSingleShot(True)
+        self.deadline.timeout.connect(self.save)
+        self.deadline.start(20000)
+        if window.state.model is None:
+            self.ready()
+
+    def ready(self, *args) -> None:
+        self.timer.start(self.SETTLE_MS)
+
+    def save(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        self.deadline.stop()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ok = self.window.grab().save(str(self.path), "PNG")
+        print(f"screenshot {'saved to' if ok else 'FAILED:'} {self.path}", file=sys.stderr)
+        self.window.close()
+        QApplication.instance().exit(0 if ok else 1)

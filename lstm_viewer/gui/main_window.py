@@ -1,0 +1,775 @@
+"""The main window: the cell diagram in the centre, panels in dock widgets.
+
+Layout: input line and token timeline above the diagram; inspector and model
+info docked right (tabbed); c/a plots docked at the bottom. Later panels
+(interventions, comparison) are added with :meth:`MainWindow.add_panel`.
+
+The window wires the Qt-free :class:`ViewerState` to the views and to the
+one :class:`EngineWorker`; all worker signals go to bound methods of this
+GUI-thread object.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
+    QMessageBox, QProgressBar, QPushButton, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget,
+)
+
+from ..engine import ModelError
+from ..formats.errors import LoadError
+from . import theme
+from .input_panel import InputPanel
+from .inspector import Inspector
+from .model_info import ModelInfo
+from .playback import Playback
+from .state_plots import StatePlots
+from .timeline import Timeline
+from .viewer_state import ViewerState
+from .worker import EngineWorker, Job
+
+try:  # the diagram is developed alongside; the window still opens without it
+    from .cell_diagram import CellDiagram
+except ModuleNotFoundError as exc:  # pragma: no cover - only before it lands
+    if exc.name != f"{__package__}.cell_diagram":
+        raise
+    CellDiagram = None
+
+DEFAULT_MODEL = "latch"
+MAX_RECENT = 8
+#: Show the progress bar only for jobs longer than this (ms), to avoid flicker.
+PROGRESS_DELAY_MS = 150
+#: Speeds offered by the slider, in steps per second.
+SPEEDS = (0.5, 1, 2, 4, 8, 15, 30, 60)
+
+_FALLBACK_FILTERS = [
+    ("lstm-viewer / safetensors", ("*.safetensors",)),
+    ("PyTorch", ("*.pt", "*.pth", "*.bin")),
+    ("Keras / HDF5", ("*.h5", "*.hdf5", "*.keras")),
+    ("ONNX", ("*.onnx",)),
+    ("NumPy archive", ("*.npz",)),
+]
+
+
+def load_model(source: str):
+    """Load a weights file or a bundled model name into an ``LSTMModel``.
+
+    Raises
+    ------
+    LoadError
+        With a one-line reason for a file that cannot be used.
+    """
+    try:
+        from ..formats import load
+    except ImportError:  # before the format registry lands: native files only
+        load = _load_native
+    try:
+        return load(source)
+    except (LoadError, ModelError):
+        raise
+    except FileNotFoundError:
+        raise LoadError("no such file or bundled model", str(source)) from None
+    except OSError as exc:
+        raise LoadError(exc.strerror or str(exc), str(source)) from None
+
+
+def _load_native(source: str):
+    from safetensors import safe_open
+
+    from ..formats.native import from_tensors
+    from ..paths import resource_path
+
+    path = Path(source)
+    if not path.exists() and "/" not in source and not path.suffix:
+        path = resource_path("models", f"{source}.safetensors")
+    if not path.exists():
+        raise FileNotFoundError(source)
+    try:
+        with safe_open(str(path), "numpy") as f:
+            metadata = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:  # safetensors raises its own error types
+        raise LoadError(f"not a readable safetensors file ({exc})", str(path)) from None
+    model = from_tensors(tensors, metadata)
+    model.name = model.name or path.stem
+    return model
+
+
+def open_filter() -> str:
+    """File-dialog filter naming every supported weights format."""
+    try:
+        from ..formats import KNOWN_FORMATS
+        formats = _filters_from(KNOWN_FORMATS)
+    except ImportError:
+        formats = _FALLBACK_FILTERS
+    patterns = sorted({p for _, pats in formats for p in pats})
+    lines = [f"All supported ({' '.join(patterns)})"]
+    lines += [f"{name} ({' '.join(pats)})" for name, pats in formats]
+    lines.append("All files (*)")
+    return ";;".join(lines)
+
+
+def _filters_from(known) -> list[tuple[str, tuple[str, ...]]]:
+    """Accept KNOWN_FORMATS as a mapping or a sequence of (name, extensions) pairs or objects."""
+    items = known.items() if hasattr(known, "items") else known
+    out = []
+    for item in items:
+        if isinstance(item, tuple) and len(item) == 2:
+            name, exts = item
+        else:
+            name = getattr(item, "name", str(item))
+            exts = getattr(item, "extensions", getattr(item, "suffixes", ()))
+        if isinstance(exts, dict):
+            exts = exts.get("extensions", ())
+        if isinstance(exts, str):
+            exts = (exts,)
+        pats = tuple(e if e.startswith("*") else f"*{e if e.startswith('.') else '.' + e}" for e in exts)
+        if pats:
+            out.append((str(name), pats))
+    return out or _FALLBACK_FILTERS
+
+
+class Banner(QWidget):
+    """A dismissable message strip above the diagram (errors stay visible here)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setAttribute(Qt.WA_StyledBackground, True)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+    @property
+    def text(self) -> str:
+        return "" if self.isHidden() else self.label.text()
+
+
+class MainWindow(QMainWindow):
+    """The lstm-viewer window.
+
+    Parameters
+    ----------
+    state : ViewerState, optional
+        A fresh one when not given.
+    settings : QSettings, optional
+        Where layout, speed, theme and recent files persist (tests pass a
+        temporary one).
+    """
+
+    #: Emitted after a trace has been installed in the state (job id).
+    traceReady = Signal(int)
+    #: Emitted with every error message shown to the user.
+    errorShown = Signal(str)
+
+    def __init__(self, state: ViewerState | None = None, settings: QSettings | None = None):
+        super().__init__()
+        self.state = state or ViewerState()
+        self.settings = settings or QSettings()
+        self.setWindowTitle("lstm-viewer")
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self._job_id = 0
+        self._pinned_node = "c"
+        self._closing = False
+
+        self.playback = Playback(self.state, self)
+
+        self._build_central()
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_statusbar()
+        # The thread starts last, so a failure above never leaves it running.
+        self.worker = EngineWorker()
+        self.worker.started.connect(self._on_job_started)
+        self.worker.progress.connect(self._on_job_progress)
+        self.worker.finished.connect(self._on_job_finished)
+        self.worker.errored.connect(self._on_job_errored)
+        self.worker.aborted.connect(self._on_job_aborted)
+
+        s = self.state
+        s.events.model.connect(self._on_model)
+        s.events.layer.connect(self._on_layer)
+        s.events.inputs.connect(self._on_inputs)
+        s.events.interventions.connect(self._on_interventions)
+        s.events.step.connect(self._on_step)
+        s.events.unit.connect(self._on_unit)
+        s.events.playing.connect(self._on_playing)
+        s.events.speed.connect(self._on_speed)
+        s.events.dark.connect(self._on_dark)
+        self._restore_settings()
+
+    # ------------------------------------------------------------------ build
+    def _build_central(self) -> None:
+        s = self.state
+        self.input_panel = InputPanel(s)
+        self.input_panel.problem.connect(self.show_error)
+        self.timeline = Timeline(s)
+        self.banner = Banner()
+        if CellDiagram is not None:
+            self.diagram = CellDiagram()
+            self.diagram.nodeClicked.connect(self._on_node_clicked)
+            self.diagram.nodeHovered.connect(self._on_node_hovered)
+            self.diagram.unitClicked.connect(self._on_unit_clicked)
+        else:
+            self.diagram = QLabel("The cell diagram is not available in this build.")
+            self.diagram.setAlignment(Qt.AlignCenter)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.input_panel)
+        layout.addWidget(self.timeline)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.diagram, 1)
+        self.setCentralWidget(central)
+
+    def add_panel(self, widget: QWidget, title: str, area=Qt.RightDockWidgetArea,
+                  tabify_with: QDockWidget | None = None) -> QDockWidget:
+        """Dock ``widget`` (a view of ``self.state``) and list it in View ▸ Panels.
+
+        Later panels (interventions, comparison) use this; the dock's object
+        name is derived from ``title`` so the layout persists.
+        """
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetClosable | QDockWidget.DockWidgetMovable
+                         | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        if tabify_with is not None:
+            self.tabifyDockWidget(tabify_with, dock)
+        if hasattr(self, "panels_menu"):
+            self.panels_menu.addAction(dock.toggleViewAction())
+        self._docks = getattr(self, "_docks", []) + [dock]
+        return dock
+
+    def _build_docks(self) -> None:
+        s = self.state
+        self.inspector = Inspector(s)
+        self.model_info = ModelInfo(s)
+        self.state_plots = StatePlots(s)
+        self.inspector_dock = self.add_panel(self.inspector, "Inspector")
+        self.model_dock = self.add_panel(self.model_info, "Model", tabify_with=self.inspector_dock)
+        self.plots_dock = self.add_panel(self.state_plots, "State over time", Qt.BottomDockWidgetArea)
+        self.inspector_dock.raise_()
+        self.resizeDocks([self.inspector_dock], [340], Qt.Horizontal)
+        self.resizeDocks([self.plots_dock], [210], Qt.Vertical)
+
+    def _action(self, text, slot, shortcut=None, tip=None, checkable=False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.NativeText)})"
+                              if shortcut else tip)
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)  # shortcuts work even when the menu bar is hidden
+        return action
+
+    def _build_actions(self) -> None:
+        pb = self.playback
+        self.act_open = self._action("&Open…", self._choose_file, QKeySequence.Open, "Open a weights file")
+        self.act_sequence = self._action("Load &Sequence…", self.input_panel._choose_file, "Ctrl+L",
+                                         "Load an input sequence from a file")
+        self.act_export = self._action("&Export Image…", self._export_image, "Ctrl+E",
+                                       "Save the window as a PNG image")
+        self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit, "Quit lstm-viewer")
+        self.act_play = self._action("&Play", self._toggle_play, Qt.Key_Space, "Play / pause")
+        self.act_next = self._action("Step &Forward", self._step_forward, Qt.Key_Right, "Next step")
+        self.act_prev = self._action("Step &Back", self._step_back, Qt.Key_Left, "Previous step")
+        self.act_first = self._action("&First Step", pb.first, Qt.Key_Home, "Go to the first step")
+        self.act_last = self._action("&Last Step", pb.last, Qt.Key_End, "Go to the last step")
+        self.act_faster = self._action("Fas&ter", self._faster, "]", "Play faster")
+        self.act_slower = self._action("Slo&wer", self._slower, "[", "Play slower")
+        self.act_cancel = self._action("&Cancel Computation", self._cancel_job, Qt.Key_Escape,
+                                       "Stop computing the current input")
+        self.act_cancel.setEnabled(False)
+        self.act_dark = self._action("&Dark Theme", self._set_dark, "Ctrl+Shift+D",
+                                     "Switch between light and dark theme", checkable=True)
+        self.act_about = self._action("&About lstm-viewer", self._about, None, "About lstm-viewer")
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addAction(self.act_sequence)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_export)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        play_menu = bar.addMenu("&Playback")
+        for action in (self.act_play, self.act_prev, self.act_next, self.act_first, self.act_last):
+            play_menu.addAction(action)
+        play_menu.addSeparator()
+        play_menu.addAction(self.act_faster)
+        play_menu.addAction(self.act_slower)
+        play_menu.addSeparator()
+        play_menu.addAction(self.act_cancel)
+        view_menu = bar.addMenu("&View")
+        self.panels_menu = view_menu.addMenu("&Panels")
+        for dock in self._docks:
+            self.panels_menu.addAction(dock.toggleViewAction())
+        view_menu.addAction(self.act_dark)
+        self.units_menu = view_menu.addMenu("&Units Shown")
+        group = QActionGroup(self)
+        self._unit_mode_actions = {}
+        for mode, text in (("all", "&All"), ("most_active", "Most &Active"),
+                           ("most_changed", "Most &Changed This Step")):
+            act = QAction(text, self, checkable=True)
+            act.setData(mode)
+            group.addAction(act)
+            self.units_menu.addAction(act)
+            act.triggered.connect(self._on_unit_mode_action)
+            self._unit_mode_actions[mode] = act
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_about)
+        self._rebuild_recent_menu()
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Playback")
+        tb.setObjectName("toolbar_playback")
+        tb.setMovable(False)
+        tb.addAction(self.act_open)
+        tb.addSeparator()
+        style = self.style()
+        for action, icon in ((self.act_first, QStyle.SP_MediaSkipBackward),
+                             (self.act_prev, QStyle.SP_MediaSeekBackward),
+                             (self.act_play, QStyle.SP_MediaPlay),
+                             (self.act_next, QStyle.SP_MediaSeekForward),
+                             (self.act_last, QStyle.SP_MediaSkipForward)):
+            action.setIcon(style.standardIcon(icon))
+        for action in (self.act_first, self.act_prev, self.act_play, self.act_next, self.act_last):
+            tb.addAction(action)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Speed "))
+        self.speed_slider = QSlider(Qt.Horizontal)
+        self.speed_slider.setRange(0, len(SPEEDS) - 1)
+        self.speed_slider.setFixedWidth(120)
+        self.speed_slider.setToolTip("Playback speed ([ and ])")
+        self.speed_slider.valueChanged.connect(self._on_speed_slider)
+        tb.addWidget(self.speed_slider)
+        self.speed_label = QLabel()
+        self.speed_label.setMinimumWidth(70)
+        tb.addWidget(self.speed_label)
+        tb.addSeparator()
+        self.step_label = QLabel()
+        self.step_label.setObjectName("stepLabel")
+        tb.addWidget(self.step_label)
+        spacer = QWidget()
+        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
+                             spacer.sizePolicy().verticalPolicy().Preferred)
+        tb.addWidget(spacer)
+        tb.addWidget(QLabel("Units "))
+        self.unit_mode = QComboBox()
+        self.unit_mode.setToolTip("Which units the diagram shows when the layer is large")
+        for mode, text in (("all", "all"), ("most_active", "most active"),
+                           ("most_changed", "most changed")):
+            self.unit_mode.addItem(text, mode)
+        self.unit_mode.currentIndexChanged.connect(self._on_unit_mode_box)
+        tb.addWidget(self.unit_mode)
+        tb.addAction(self.act_dark)
+
+    def _build_statusbar(self) -> None:
+        sb = self.statusBar()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setMaximumWidth(220)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("computing %p%")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self._cancel_job)
+        for w in (self.progress, self.cancel_button):
+            w.hide()
+            sb.addPermanentWidget(w)
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(PROGRESS_DELAY_MS)
+        self._progress_timer.timeout.connect(self._show_progress)
+
+    # ------------------------------------------------------------- loading
+    def open_source(self, source: str, *, remember: bool = True) -> bool:
+        """Load a weights file or bundled model; on failure keep the current one.
+
+        Returns True when the new model is shown.
+        """
+        try:
+            model = load_model(str(source))
+        except (LoadError, ModelError) as exc:
+            name = Path(str(source)).name or str(source)
+            self.show_error(f"Could not open {name}: {getattr(exc, 'reason', exc)}"
+                            + (" — the previous model is still loaded." if self.state.model else ""))
+            return False
+        self.set_model(model, str(source))
+        if remember and Path(str(source)).exists():
+            self._remember(str(Path(source).resolve()))
+        return True
+
+    def set_model(self, model, source: str = "") -> None:
+        """Show ``model`` (already loaded); cancels any running job."""
+        self.worker.cancel()
+        self.state.set_playing(False)
+        self.banner.hide()
+        self.state.set_model(model, source)
+        self.statusBar().showMessage(f"Loaded {model.name or Path(source).name or 'model'}", 5000)
+
+    def _choose_file(self) -> None:
+        start = self.settings.value("lastDir", "", str)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a weights file", start, open_filter())
+        if path:
+            self.settings.setValue("lastDir", str(Path(path).parent))
+            self.open_source(path)
+
+    def _remember(self, path: str) -> None:
+        recent = [p for p in self.recent_files() if p != path]
+        recent.insert(0, path)
+        self.settings.setValue("recentFiles", recent[:MAX_RECENT])
+        self.settings.setValue("lastFile", path)
+        self._rebuild_recent_menu()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _rebuild_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        recent = self.recent_files()
+        for i, path in enumerate(recent):
+            act = menu.addAction(f"&{i + 1} {Path(path).name}")
+            act.setData(path)
+            act.setToolTip(path)
+            act.triggered.connect(self._on_recent)
+        if recent:
+            menu.addSeparator()
+            menu.addAction("Clear Menu").triggered.connect(self._clear_recent)
+        menu.setEnabled(bool(recent))
+
+    def _on_recent(self) -> None:
+        action = self.sender()
+        if action is not None and action.data():
+            self.open_source(action.data())
+
+    def _clear_recent(self) -> None:
+        self.settings.setValue("recentFiles", [])
+        self._rebuild_recent_menu()
+
+    def show_error(self, message: str) -> None:
+        """Show a problem in the banner and the status bar; nothing is unloaded."""
+        self.banner.show_message(message)
+        self.statusBar().showMessage(message, 15000)
+        self.errorShown.emit(message)
+
+    # drag and drop -------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                path = url.toLocalFile()
+                if Path(path).suffix.lower() in (".txt", ".csv", ".npy") and self.state.model is not None:
+                    self.input_panel.load_file(path)
+                else:
+                    self.open_source(path)
+                event.acceptProposedAction()
+                return
+
+    # --------------------------------------------------------------- engine
+    def _on_model(self, event) -> None:
+        model = self.state.model
+        title = "lstm-viewer"
+        if model is not None:
+            title = f"{model.name or Path(self.state.source).stem} — lstm-viewer"
+        self.setWindowTitle(title)
+        self._apply_structure()
+        self._update_step_label()
+
+    def _on_layer(self, event) -> None:
+        self._apply_structure()
+
+    def _apply_structure(self) -> None:
+        model = self.state.model
+        if model is None or CellDiagram is None:
+            return
+        k = self.state.layer
+        cell = model.layers[k].cells[self.state.direction]
+        top = k == len(model.layers) - 1
+        self.diagram.set_structure(
+            input_size=cell.input_size, hidden_size=cell.hidden_size,
+            has_peepholes=cell.peephole is not None, has_head=top and model.head is not None,
+            output_size=(model.output_size or 0) if top else 0,
+            vocab=model.vocab if k == 0 or top else None,
+        )
+
+    def _on_inputs(self, event) -> None:
+        self.run_engine()
+
+    def _on_interventions(self, event) -> None:
+        if CellDiagram is not None:
+            self.diagram.set_clamped(clamped_nodes(self.state.interventions))
+        self.run_engine()
+
+    def run_engine(self) -> int:
+        """Run the current input through the engine on the worker; returns the job id."""
+        s = self.state
+        if s.model is None or s.inputs is None:
+            return 0
+        self._job_id = self.worker.submit(Job(s.model, s.inputs, list(s.interventions)))
+        return self._job_id
+
+    def _cancel_job(self) -> None:
+        if self.worker.busy_job:
+            self.worker.cancel()
+
+    # worker slots (bound methods: they run on the GUI thread) -------------------
+    def _on_job_started(self, job_id: int) -> None:
+        if job_id == self._job_id:
+            self.act_cancel.setEnabled(True)
+            self.progress.setValue(0)
+            self._progress_timer.start()
+
+    def _show_progress(self) -> None:
+        if self.worker.busy_job == self._job_id and self._job_id:
+            self.progress.show()
+            self.cancel_button.show()
+
+    def _on_job_progress(self, job_id: int, fraction: float) -> None:
+        if job_id == self._job_id:
+            self.progress.setValue(int(fraction * 1000))
+
+    def _job_done(self) -> None:
+        self._progress_timer.stop()
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.act_cancel.setEnabled(False)
+
+    def _on_job_finished(self, job_id: int, result) -> None:
+        if job_id != self._job_id or self._closing:
+            return
+        self._job_done()
+        self.state.set_trace(result.trace, result.overview)
+        self.statusBar().showMessage(
+            f"{result.trace.length} steps computed in {result.seconds * 1000:.0f} ms", 4000)
+        self.traceReady.emit(job_id)
+
+    def _on_job_errored(self, job_id: int, message: str) -> None:
+        if job_id != self._job_id:
+            return
+        self._job_done()
+        self.show_error(f"The engine could not run this input: {message}")
+
+    def _on_job_aborted(self, job_id: int) -> None:
+        if job_id != self._job_id:
+            return  # superseded by a newer job: nothing to say
+        self._job_done()
+        self.statusBar().showMessage("Computation cancelled; the previous trace is still shown", 5000)
+
+    # --------------------------------------------------------------- views
+    def _on_step(self, event) -> None:
+        self._update_step_label()
+        if CellDiagram is None:
+            return
+        s = self.state
+        values = s.step_values()
+        if values is None:
+            return
+        peephole = None
+        d = s.direction_trace
+        if d.pre_c is not None:
+            H = d.hidden_size
+            row = d.pre_c[s.t]
+            peephole = {"update": row[:H], "forget": row[H:2 * H], "output": row[2 * H:]}
+        self.diagram.show_step(values, token_text=s.token_label(s.t) if s.trace.tokens is not None else None,
+                               y_hat=s.y_hat(), peephole=peephole, animate=self._animate)
+
+    @property
+    def _animate(self) -> bool:
+        return self.playback.animation_ms >= 30
+
+    def _update_step_label(self) -> None:
+        s = self.state
+        if s.length:
+            self.step_label.setText(f"  t = {s.t} / {s.length - 1}   token {s.token_label(s.t)!r}  ")
+        else:
+            self.step_label.setText("  no input  ")
+
+    def _on_unit(self, event) -> None:
+        if CellDiagram is not None:
+            self.diagram.highlight_unit(self.state.unit)
+
+    def _on_node_clicked(self, name: str) -> None:
+        self._pinned_node = name
+        self.state.set_node(name)
+        self.inspector_dock.raise_()
+
+    def _on_node_hovered(self, name: str) -> None:
+        self.state.set_node(name or self._pinned_node)
+
+    def _on_unit_clicked(self, unit: int) -> None:
+        self.state.set_unit(None if unit == self.state.unit else unit)
+
+    def _on_unit_mode_box(self, index: int) -> None:
+        mode = self.unit_mode.itemData(index)
+        if CellDiagram is not None and mode:
+            self.diagram.set_unit_selection(mode)
+        if mode in self._unit_mode_actions:
+            self._unit_mode_actions[mode].setChecked(True)
+
+    def _on_unit_mode_action(self) -> None:
+        action = self.sender()
+        index = self.unit_mode.findData(action.data())
+        if index >= 0:
+            self.unit_mode.setCurrentIndex(index)
+
+    # playback ------------------------------------------------------------------
+    def _toggle_play(self) -> None:
+        if self.state.playing:
+            self.playback.pause()
+        else:
+            self.playback.play()
+
+    def _step_forward(self) -> None:
+        self.playback.step(1)
+
+    def _step_back(self) -> None:
+        self.playback.step(-1)
+
+    def _faster(self) -> None:
+        self.speed_slider.setValue(self.speed_slider.value() + 1)
+
+    def _slower(self) -> None:
+        self.speed_slider.setValue(self.speed_slider.value() - 1)
+
+    def _on_playing(self, event) -> None:
+        playing = self.state.playing
+        self.act_play.setText("&Pause" if playing else "&Play")
+        self.act_play.setIcon(self.style().standardIcon(QStyle.SP_MediaPause if playing else QStyle.SP_MediaPlay))
+
+    def _on_speed_slider(self, index: int) -> None:
+        self.state.set_speed(SPEEDS[index])
+
+    def _on_speed(self, event) -> None:
+        speed = self.state.speed
+        nearest = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - speed))
+        if self.speed_slider.value() != nearest:
+            self.speed_slider.blockSignals(True)
+            self.speed_slider.setValue(nearest)
+            self.speed_slider.blockSignals(False)
+        self.speed_label.setText(f"{speed:g} steps/s")
+        if CellDiagram is not None:
+            self.diagram.set_animation_duration(self.playback.animation_ms)
+
+    # theme -------------------------------------------------------------------------
+    def _set_dark(self, dark: bool) -> None:
+        self.state.set_dark(dark)
+
+    def _on_dark(self, event) -> None:
+        dark = self.state.dark
+        theme.apply(QApplication.instance(), dark)
+        if self.act_dark.isChecked() != dark:
+            self.act_dark.setChecked(dark)
+        if CellDiagram is not None:
+            self.diagram.set_dark(dark)
+
+    # misc ---------------------------------------------------------------------------
+    def _export_image(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export image", "lstm-viewer.png", "PNG image (*.png)")
+        if path:
+            self.grab().save(path, "PNG")
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self, "About lstm-viewer",
+            "<b>lstm-viewer</b><p>Watch a trained LSTM think: the cell drawn bottom to top, "
+            "x⟨t⟩ in, ŷ⟨t⟩ out, with c and a inside the cell.</p>"
+            "<p>Space play/pause · ←/→ step · Home/End first/last · [ ] speed · Ctrl+O open</p>")
+
+    # settings ---------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        st = self.settings
+        geometry = st.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        layout = st.value("windowState")
+        if layout is not None:
+            self.restoreState(layout)
+        speed = st.value("speed", 4.0, float)
+        self.state.set_speed(speed)
+        self._on_speed(None)
+        self._on_playing(None)
+        dark = st.value("darkTheme", False, bool)
+        self.state.set_dark(dark)
+        self._on_dark(None)
+        mode = st.value("unitMode", "most_active", str)
+        index = self.unit_mode.findData(mode)
+        self.unit_mode.setCurrentIndex(max(index, 0))
+        self._on_unit_mode_box(self.unit_mode.currentIndex())
+
+    def save_settings(self) -> None:
+        st = self.settings
+        st.setValue("geometry", self.saveGeometry())
+        st.setValue("windowState", self.saveState())
+        st.setValue("speed", self.state.speed)
+        st.setValue("darkTheme", self.state.dark)
+        st.setValue("unitMode", self.unit_mode.currentData())
+        st.sync()
+
+    def shutdown(self) -> None:
+        """Stop playback and the worker thread (idempotent)."""
+        self._closing = True
+        self.playback.timer.stop()
+        self._progress_timer.stop()
+        self.worker.stop()
+
+    def closeEvent(self, event) -> None:
+        self.save_settings()
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def clamped_nodes(interventions) -> dict[str, str]:
+    """Diagram node → short label for every node an intervention overrides."""
+    out: dict[str, str] = {}
+    for iv in interventions:
+        kind = getattr(iv, "kind", None)
+        label = getattr(iv, "spec", str(iv))
+        if kind == "clamp":
+            out[iv.target] = label
+        elif kind == "coupled":
+            out["update"] = "Γ_u = 1 − Γ_f"
+        elif kind == "no-candidate-tanh":
+            out["candidate"] = "no tanh"
+        elif kind == "no-output-tanh":
+            out["tanh_c"] = "no tanh"
+        elif kind == "freeze":
+            out["c"] = out["a"] = "frozen"
+    return out

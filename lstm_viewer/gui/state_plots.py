@@ -1,0 +1,173 @@
+"""c⟨t⟩ and a⟨t⟩ over the whole sequence, with a cursor on the current step.
+
+Two heatmaps (units × time) and a line plot of the selected unit (or of the
+busiest units when none is selected). The data come from the overview the
+worker prepares off the GUI thread, so a 100,000-step trace is never copied
+here. Clicking any plot moves to the clicked time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from .viewer_state import ViewerState
+
+_DIVERGING = "CET-D1"
+_LINE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+
+
+class StatePlots(QWidget):
+    """Heatmaps of c and a (units × time) and line plots of selected units.
+
+    Parameters
+    ----------
+    state : ViewerState
+        Reads ``overview``, ``t``, ``unit``, ``layer``; writes ``t`` on click.
+    """
+
+    def __init__(self, state: ViewerState, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.setObjectName("statePlots")
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setMinimumHeight(140)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+        cmap = pg.colormap.get(_DIVERGING)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.images: dict[str, pg.ImageItem] = {}
+        self.cursors: list[pg.InfiniteLine] = []
+        self.unit_marks: list[pg.InfiniteLine] = []
+        for col, name in enumerate(("c", "a")):
+            plot = self.view.addPlot(row=0, col=col, title=f"{name}⟨t⟩  (units × t)")
+            plot.setLabel("bottom", "t")
+            plot.setLabel("left", "unit")
+            plot.setMenuEnabled(False)
+            plot.setMouseEnabled(x=True, y=False)
+            image = pg.ImageItem(axisOrder="row-major")
+            image.setColorMap(cmap)
+            plot.addItem(image)
+            self.plots[name] = plot
+            self.images[name] = image
+        lines = self.view.addPlot(row=0, col=2, title="selected units")
+        lines.setLabel("bottom", "t")
+        lines.setMenuEnabled(False)
+        lines.setMouseEnabled(x=True, y=False)
+        lines.addLegend(offset=(-4, 4), labelTextSize="8pt")
+        lines.setClipToView(True)
+        lines.setDownsampling(auto=True, mode="peak")
+        self.plots["lines"] = lines
+        self.plots["a"].setXLink(self.plots["c"])
+        lines.setXLink(self.plots["c"])
+        for plot in self.plots.values():
+            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#ff9f1c", width=2))
+            cursor.setZValue(10)
+            plot.addItem(cursor, ignoreBounds=True)
+            self.cursors.append(cursor)
+        for name in ("c", "a"):
+            mark = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen("#ff9f1c", width=1, style=Qt.DashLine))
+            mark.setVisible(False)
+            self.plots[name].addItem(mark, ignoreBounds=True)
+            self.unit_marks.append(mark)
+        self._curves: list[pg.PlotDataItem] = []
+        self.view.scene().sigMouseClicked.connect(self._on_click)
+        state.events.trace.connect(self._on_trace)
+        state.events.layer.connect(self._on_trace)
+        state.events.step.connect(self._on_step)
+        state.events.unit.connect(self._on_unit)
+        state.events.dark.connect(self._on_dark)
+        self._on_dark(None)
+
+    # -- data --------------------------------------------------------------
+    def _data(self) -> dict | None:
+        ov = self.state.overview
+        if ov is None:
+            return None
+        return ov.get((self.state.layer, self.state.direction))
+
+    def _on_trace(self, event) -> None:
+        data = self._data()
+        T = self.state.length
+        for name in ("c", "a"):
+            image = self.images[name]
+            if data is None or T == 0:
+                image.clear()
+                continue
+            values = data[name]
+            # c is unbounded: scale it symmetrically so 0 stays the middle colour.
+            limit = 1.0 if name == "a" else max(1.0, float(np.max(np.abs(values))))
+            image.setImage(values, levels=(-limit, limit), autoLevels=False)
+            image.setRect(QRectF(0, 0, T, values.shape[0]))
+            self.plots[name].setLimits(xMin=0, xMax=T, yMin=0, yMax=values.shape[0])
+            self.plots[name].setRange(xRange=(0, T), yRange=(0, values.shape[0]), padding=0)
+        self._draw_lines()
+        self._on_step(None)
+        self._on_unit(None)
+
+    def _draw_lines(self) -> None:
+        plot = self.plots["lines"]
+        for curve in self._curves:
+            plot.removeItem(curve)
+        self._curves = []
+        data = self._data()
+        if data is None:
+            return
+        times = self.state.overview["times"] + 0.5
+        unit = self.state.unit
+        if unit is not None and unit < data["c"].shape[0]:
+            series = [(f"c[{unit}]", data["c"][unit]), (f"a[{unit}]", data["a"][unit])]
+            plot.setTitle(f"unit {unit}: c and a")
+        else:
+            series = [(f"c[{u}]", data["c"][u]) for u in data["busiest"]]
+            plot.setTitle("c of the busiest units")
+        for k, (label, values) in enumerate(series):
+            pen = pg.mkPen(_LINE_COLOURS[k % len(_LINE_COLOURS)], width=1.5)
+            self._curves.append(plot.plot(times, values, pen=pen, name=label))
+
+    # -- events ------------------------------------------------------------
+    def _on_step(self, event) -> None:
+        x = self.state.t + 0.5
+        for cursor in self.cursors:
+            cursor.setValue(x)
+
+    def _on_unit(self, event) -> None:
+        unit = self.state.unit
+        for mark in self.unit_marks:
+            mark.setVisible(unit is not None)
+            if unit is not None:
+                mark.setValue(unit + 0.5)
+        if event is not None:
+            self._draw_lines()
+
+    def _on_dark(self, event) -> None:
+        dark = self.state.dark
+        self.view.setBackground("#1e1f22" if dark else "w")
+        fg = "#d0d0d0" if dark else "#333333"
+        for plot in self.plots.values():
+            for axis in ("left", "bottom"):
+                ax = plot.getAxis(axis)
+                ax.setPen(fg)
+                ax.setTextPen(fg)
+            plot.titleLabel.setAttr("color", fg)
+            plot.setTitle(plot.titleLabel.text)
+
+    def _on_click(self, event) -> None:
+        if self.state.length == 0:
+            return
+        pos = event.scenePos()
+        for plot in self.plots.values():
+            if plot.vb.sceneBoundingRect().contains(pos):
+                x = plot.vb.mapSceneToView(pos).x()
+                self.state.set_step(int(np.floor(x)))
+                event.accept()
+                return
+
+    def time_to_scene(self, name: str, t: float, y: float = 0.5):
+        """Scene position of time ``t`` in plot ``name`` (used by tests)."""
+        from PySide6.QtCore import QPointF
+
+        return self.plots[name].vb.mapViewToScene(QPointF(t, y))

@@ -1,0 +1,57 @@
+"""Light and dark themes: the Fusion style, a palette, and a small style sheet.
+
+The style sheets live in ``resources/styles/{light,dark}.qss``; the palette
+does most of the work so native dialogs follow the theme too.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication, QStyleFactory
+
+from ..paths import resource_path
+
+_DARK = {
+    QPalette.Window: "#26282b", QPalette.WindowText: "#e4e4e4", QPalette.Base: "#1e1f22",
+    QPalette.AlternateBase: "#2a2c30", QPalette.Text: "#e4e4e4", QPalette.Button: "#303236",
+    QPalette.ButtonText: "#e4e4e4", QPalette.Highlight: "#3d7bd9", QPalette.HighlightedText: "#ffffff",
+    QPalette.ToolTipBase: "#303236", QPalette.ToolTipText: "#e4e4e4", QPalette.PlaceholderText: "#9a9ca0",
+    QPalette.Link: "#7fb0ff", QPalette.Mid: "#45484d", QPalette.Dark: "#18191b", QPalette.Light: "#4a4d52",
+}
+_LIGHT = {
+    QPalette.Window: "#f3f3f3", QPalette.WindowText: "#1d1d1f", QPalette.Base: "#ffffff",
+    QPalette.AlternateBase: "#f4f6f9", QPalette.Text: "#1d1d1f", QPalette.Button: "#ececec",
+    QPalette.ButtonText: "#1d1d1f", QPalette.Highlight: "#2f6fd0", QPalette.HighlightedText: "#ffffff",
+    QPalette.ToolTipBase: "#ffffdc", QPalette.ToolTipText: "#1d1d1f", QPalette.PlaceholderText: "#7a7a7a",
+    QPalette.Link: "#1a5fb4", QPalette.Mid: "#c8c8c8", QPalette.Dark: "#a0a0a0", QPalette.Light: "#ffffff",
+}
+
+
+def palette(dark: bool) -> QPalette:
+    """The application palette of the light or dark theme."""
+    pal = QPalette()
+    for role, colour in (_DARK if dark else _LIGHT).items():
+        pal.setColor(role, QColor(colour))
+    disabled = QColor("#6d6f73" if dark else "#a0a0a0")
+    for role in (QPalette.Text, QPalette.ButtonText, QPalette.WindowText):
+        pal.setColor(QPalette.Disabled, role, disabled)
+    return pal
+
+
+def style_sheet(dark: bool) -> str:
+    """The theme's style sheet, or an empty one when the file is missing."""
+    try:
+        return resource_path("styles", "dark.qss" if dark else "light.qss").read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def apply(app: QApplication | None, dark: bool) -> None:
+    """Apply the theme to the whole application."""
+    if app is None:
+        return
+    fusion = QStyleFactory.create("Fusion")
+    if fusion is not None and app.style().objectName().lower() != "fusion":
+        app.setStyle(fusion)
+    app.setPalette(palette(dark))
+    app.setStyleSheet(style_sheet(dark))
