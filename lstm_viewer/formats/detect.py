@@ -46,7 +46,7 @@ def _zip_kind(path: Path) -> str:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise LoadError(f"looks like a zip file but cannot be opened ({exc})") from None
+        raise LoadError(f"a zip file that is truncated or damaged ({exc})") from None
     if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
         return "torch"
     if "model.weights.h5" in names and "config.json" in names:

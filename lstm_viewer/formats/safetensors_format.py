@@ -39,7 +39,8 @@ def looks_like_safetensors(head: bytes, size: int) -> bool:
     if len(head) < 9:
         return False
     (n,) = struct.unpack("<Q", head[:8])
-    return 2 <= n <= size - 8 and head[8:9] == b"{"
+    # A header longer than the file still counts: read_header then says it is truncated.
+    return 2 <= n <= MAX_HEADER_BYTES and head[8:9] == b"{"
 
 
 def read_header(f, size: int) -> tuple[int, dict, dict]:

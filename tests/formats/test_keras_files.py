@@ -1,0 +1,81 @@
+"""Files written by Keras 3 (torch backend) in the test itself, compared to Keras."""
+
+import os
+
+import numpy as np
+import pytest
+
+from lstm_viewer.engine import run
+from lstm_viewer.formats import load
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+pytest.importorskip("torch")
+keras = pytest.importorskip("keras")
+
+TOL = 1e-5
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
+
+def _randomise(model, seed=0):
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.uniform(-0.8, 0.8, w.shape).astype(np.float32) for w in model.get_weights()])
+    return model
+
+
+def _char_model(bidirectional=False):
+    L = keras.layers
+    second = L.LSTM(3, return_sequences=True)
+    layers = [keras.Input((None,), dtype="int32"), L.Embedding(9, 4), L.LSTM(5, return_sequences=True),
+              L.Bidirectional(second) if bidirectional else second, L.Dropout(0.2),
+              L.Dense(9, activation="softmax")]
+    return _randomise(keras.Sequential(layers))
+
+
+def _reference(model, ids):
+    """Keras's own outputs of every LSTM layer and of the model."""
+    outputs = [layer.output for layer in model.layers if layer.__class__.__name__ in ("LSTM", "Bidirectional")]
+    probe = keras.Model(model.inputs[0], outputs + [model.outputs[0]])
+    values = probe(np.asarray(ids)[None].astype("int32"))
+    return [keras.ops.convert_to_numpy(v)[0] for v in values]
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_keras_char_model_matches_keras(tmp_path, suffix, bidirectional):
+    net = _char_model(bidirectional)
+    path = tmp_path / f"char{suffix}"
+    net.save(path)
+    model = load(path)
+    assert model.embedding is not None and model.head is not None and model.head.activation == "softmax"
+    assert len(model.layers) == 2 and model.layers[1].bidirectional == bidirectional
+    ids = [1, 8, 2, 2, 7, 0, 3, 5]
+    *a_refs, y_ref = _reference(net, ids)
+    trace = run(model, np.array(ids))
+    for k, a_ref in enumerate(a_refs):
+        assert np.max(np.abs(trace.layer_output(k) - a_ref)) < TOL
+    assert np.max(np.abs(trace.y_hat - y_ref)) < TOL
+
+
+def test_keras3_weights_h5_without_config(tmp_path):
+    net = _char_model(bidirectional=False)
+    path = tmp_path / "char.weights.h5"
+    net.save_weights(path)
+    model = load(path)
+    assert model.source_format == "Keras 3 weights (.weights.h5)"
+    ids = [4, 4, 1, 0, 8]
+    *_, y_ref = _reference(net, ids)
+    # Without a config the head activation is unknown: the logits are what can be compared.
+    trace = run(model, np.array(ids))
+    probs = np.exp(trace.logits - trace.logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    assert np.max(np.abs(probs - y_ref)) < TOL
+
+
+def test_keras_vector_input_single_lstm(tmp_path):
+    net = _randomise(keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4, return_sequences=True)]))
+    net.save(tmp_path / "plain.keras")
+    model = load(tmp_path / "plain.keras")
+    x = np.random.default_rng(3).standard_normal((6, 3)).astype(np.float32)
+    ref = keras.ops.convert_to_numpy(net(x[None]))[0]
+    assert np.max(np.abs(run(model, x).layer_output(0) - ref)) < TOL
+    assert model.name_map["layer0.W_x"] == "layers/lstm/cell/vars/0 (transposed)"
