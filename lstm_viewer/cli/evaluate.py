@@ -15,10 +15,10 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from ..app import CLIError
     from ..engine.interventions import parse_all
-    from ..training.bundled import load_model
+    from ..formats import load
     from ..training.evaluation import UnknownTaskError, evaluate, task_of
 
-    model = load_model(args.model)
+    model = load(args.model)
     try:
         task = task_of(model)
     except UnknownTaskError as exc:

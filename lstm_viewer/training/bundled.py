@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..formats import load
 from ..formats.native import save_native
 from ..paths import resource_path
 from .evaluation import evaluate
@@ -23,35 +24,6 @@ from .trainer import train
 
 #: Bundled model name → training seed. Order: the default model first.
 BUNDLED = {"latch": 0, "counting": 0, "peephole": 0, "charlm": 0}
-
-
-def load_model(source):
-    """Load a native file or a bundled model by short name.
-
-    Uses ``lstm_viewer.formats.load`` when that exists; until then reads the
-    native format directly.
-    """
-    try:
-        from ..formats import load
-    except ImportError:
-        load = None
-    if load is not None:
-        return load(str(source))
-    from safetensors import safe_open
-    from safetensors.numpy import load_file
-
-    from ..formats.errors import LoadError
-    from ..formats.native import from_tensors
-
-    path = Path(source)
-    if not path.exists():
-        bundled = resource_path("models", f"{source}.safetensors")
-        if path.suffix or not bundled.exists():
-            raise LoadError(f"no such file or bundled model: {source}")
-        path = bundled
-    with safe_open(str(path), framework="numpy") as fh:
-        metadata = fh.metadata() or {}
-    return from_tensors(load_file(str(path)), metadata)
 
 
 def _figures(score) -> dict:
@@ -84,7 +56,7 @@ def build(name: str, out_dir=None, log=print) -> Path:
     model.name = name
     save_native(model, path)
     # Figures come from the file as reloaded, exactly as ``evaluate`` sees it.
-    reloaded = load_model(path)
+    reloaded = load(path)
     card["train"] = _figures(evaluate(reloaded, split="train"))
     card["test"] = _figures(evaluate(reloaded, split="test"))
     if name == "charlm":

@@ -16,47 +16,55 @@ THRESHOLD = 0.5
 
 
 def text_features(text: str) -> dict[str, np.ndarray]:
-    """Per-character features, each describing the state *after* that character."""
+    """Per-character features, each describing the state *after* that character.
+
+    A small Python tokenizer: string literals (single, triple, escapes) and
+    comments are tracked so brackets and quotes inside them do not count.
+    """
     n = len(text)
-    feats = {name: np.zeros(n) for name in
-             ("inside a string literal", "bracket depth", "indentation of the line",
-              "position in the line")}
+    inside = np.zeros(n)
+    depth_f, indent_f, col_f = np.zeros(n), np.zeros(n), np.zeros(n)
     quote = None
-    depth = 0
-    col = 0
-    indent = 0
+    comment = False
+    depth = col = indent = 0
     leading = True
     i = 0
     while i < n:
         ch = text[i]
-        if quote is None:
-            if ch in "\"'":
-                triple = text[i:i + 3] == ch * 3
-                quote = ch * 3 if triple else ch
-            elif ch in "([{":
-                depth += 1
-            elif ch in ")]}":
-                depth = max(0, depth - 1)
-        elif text.startswith(quote, i - len(quote) + 1) and (i - len(quote) + 1) > 0 and ch == quote[-1]:
-            # A closing quote: the character ends the literal (escapes ignored).
-            if len(quote) == 1 or text[i - 2:i + 1] == quote:
+        width = 1
+        if comment:
+            comment = ch != "\n"
+        elif quote is not None:
+            if ch == "\\":
+                width = 2  # the escaped character cannot close the literal
+            elif text.startswith(quote, i):
+                width = len(quote)
                 quote = None
-        if ch == "\n":
-            col, indent, leading = 0, 0, True
-            if quote is not None and len(quote) == 1:
-                quote = None  # an unterminated one-line string; do not drift
-        else:
-            col += 1
-            if leading and ch == " ":
-                indent += 1
+            elif ch == "\n" and len(quote) == 1:
+                quote = None  # an unterminated one-line literal must not run on
+        elif ch == "#":
+            comment = True
+        elif ch in "\"'":
+            quote = ch * 3 if text.startswith(ch * 3, i) else ch
+            width = len(quote)
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+        for j in range(i, min(i + width, n)):
+            if text[j] == "\n":
+                col, indent, leading = 0, 0, True
             else:
-                leading = False
-        feats["inside a string literal"][i] = quote is not None
-        feats["bracket depth"][i] = depth
-        feats["indentation of the line"][i] = indent
-        feats["position in the line"][i] = col
-        i += 1
-    return feats
+                col += 1
+                if leading and text[j] == " ":
+                    indent += 1
+                else:
+                    leading = False
+            inside[j] = quote is not None or (width > 1 and j < i + width - 1 and text[i] != "\\")
+            depth_f[j], indent_f[j], col_f[j] = depth, indent, col
+        i += width
+    return {"inside a string literal": inside, "bracket depth": depth_f,
+            "indentation of the line": indent_f, "position in the line": col_f}
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:

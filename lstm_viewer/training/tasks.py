@@ -94,7 +94,10 @@ class LatchTask(Task):
     """
 
     LETTERS = "abcdefgh"
-    TRAIN_LENGTH = (20, 40)
+    TRAIN_LENGTH = (30, 80)
+    # Store rate drawn per sequence so some training gaps are long; recall rate.
+    TRAIN_RATES = ((0.03, 0.12), 0.12)
+    TEST_RATES = (0.03, 0.06)
     TEST_LENGTH = 200
     N_TEST = 400
 
@@ -102,12 +105,12 @@ class LatchTask(Task):
         super().__init__(
             name="latch",
             vocab=tuple(".") + tuple(self.LETTERS) + (">", "?"),
-            hidden_size=12, steps=2500, batch_size=32, lr=1e-2,
+            hidden_size=16, steps=4000, batch_size=64, lr=2e-2,
             description=("latch memory: a stream of distractor letters a-h; '>' means "
                          "'store the next letter', '?' asks for the letter stored last "
                          "(target '.' elsewhere)"),
             data=(f"generated: training sequences of {self.TRAIN_LENGTH[0]}-{self.TRAIN_LENGTH[1]} "
-                  f"steps (store and recall rate 0.08 each); test set {self.N_TEST} sequences of "
+                  f"steps (store rate drawn per sequence from 0.03-0.12, recall rate 0.12); test set {self.N_TEST} sequences of "
                   f"{self.TEST_LENGTH} steps (store rate 0.03, recall rate 0.06, so gaps are "
                   f"far longer than in training), seed {SPLIT_SEEDS['test']}"),
             scored_on="the '?' (recall) positions only: accuracy = fraction of recalls answered "
@@ -147,10 +150,14 @@ class LatchTask(Task):
             t += 1
         return ids, targets, scored
 
+    def _train_sample(self, rng):
+        (lo, hi), p_recall = self.TRAIN_RATES
+        return self.sample(rng, self.TRAIN_LENGTH[1], rng.uniform(lo, hi), p_recall)
+
     def train_batch(self, rng, batch_size):
         rows = []
         for _ in range(batch_size):
-            ids, targets, scored = self.sample(rng, self.TRAIN_LENGTH[1])
+            ids, targets, scored = self._train_sample(rng)
             # Random shorter lengths within the batch are padded by weight 0.
             n = int(rng.integers(self.TRAIN_LENGTH[0], self.TRAIN_LENGTH[1] + 1))
             w = np.ones(len(ids))
@@ -162,8 +169,8 @@ class LatchTask(Task):
     def examples(self, split="test"):
         rng = np.random.default_rng(SPLIT_SEEDS[split])
         if split == "train":
-            return [self.sample(rng, self.TRAIN_LENGTH[1]) for _ in range(self.N_TEST)]
-        return [self.sample(rng, self.TEST_LENGTH, p_store=0.03, p_recall=0.06)
+            return [self._train_sample(rng) for _ in range(self.N_TEST)]
+        return [self.sample(rng, self.TEST_LENGTH, *self.TEST_RATES)
                 for _ in range(self.N_TEST)]
 
 
