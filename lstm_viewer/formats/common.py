@@ -27,6 +27,12 @@ from .errors import LoadError
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 
 
+def check_zip_member(info, what: str) -> None:
+    """Refuse a zip member whose claimed size is absurd for its compressed size (a zip bomb)."""
+    if info.file_size > 200 * info.compress_size + (1 << 20):
+        raise LoadError(f"{what} claims {info.file_size} bytes from {info.compress_size} compressed; refused")
+
+
 def float_array(name: str, value) -> np.ndarray:
     """``value`` as a finite floating array, or :class:`LoadError` naming ``name``."""
     arr = np.asarray(value)

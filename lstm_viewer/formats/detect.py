@@ -95,6 +95,9 @@ def detect(path: Path) -> str:
         return "safetensors"
     if is_legacy_pickle(head):
         return "torch"
+    if head.startswith(b"\x93NUMPY"):
+        raise LoadError("a single .npy array is not a weights file (expected an .npz of named arrays, "
+                        "or another known format)")
     if looks_like_onnx(head) or (path.suffix.lower() == ".onnx" and head[:1] == b"\x08"):
         return "onnx"
     raise LoadError(f"unknown file format (first bytes {head[:8].hex()}); known formats: "

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.model import LSTMModel
-from .common import MAX_HEADER_BYTES
+from .common import MAX_HEADER_BYTES, check_zip_member
 from .errors import LoadError
 from .pytorch_keys import model_from_state_dict
 
@@ -72,6 +72,7 @@ class _Archive:
             info = self.zf.getinfo(member)
         except KeyError:
             raise LoadError(f"storage '{key}' named by the pickle is missing from the archive") from None
+        check_zip_member(info, f"storage '{key}'")
         itemsize = 2 if dtype == "bf16" else np.dtype(dtype).itemsize
         if info.file_size < numel * itemsize:
             raise LoadError(
@@ -100,6 +101,10 @@ def _rebuild_tensor(storage, storage_offset, size, stride, *_ignored):
         raise LoadError(f"a tensor in the pickle has size {size} and stride {stride}")
     if 0 in size:
         return np.zeros(size, np.float32)
+    # A state_dict tensor never has more elements than its storage (no broadcast views).
+    if int(np.prod(size, dtype=object)) > storage.numel:
+        raise LoadError(f"a tensor of size {size} has more elements than its storage '{storage.key}' "
+                        f"({storage.numel})")
     # Check the tensor fits its storage before touching any bytes.
     last = offset + sum((n - 1) * st for n, st in zip(size, stride))
     if last >= storage.numel:
@@ -196,6 +201,7 @@ def read_state_dict(path: Path) -> tuple[dict, list | None]:
         member = pickles[0]
         root = member.rsplit("/", 1)[0] if "/" in member else ""
         info = zf.getinfo(member)
+        check_zip_member(info, "data.pkl")
         if info.file_size > MAX_HEADER_BYTES:
             raise LoadError(f"data.pkl is {info.file_size} bytes, too large for a state_dict")
         big = False
@@ -207,7 +213,7 @@ def read_state_dict(path: Path) -> tuple[dict, list | None]:
         except LoadError:
             raise
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-                IndexError, KeyError, struct.error, zipfile.BadZipFile) as exc:
+                IndexError, KeyError, struct.error, zipfile.BadZipFile, RecursionError) as exc:
             raise LoadError(f"data.pkl is not a valid pickle ({type(exc).__name__}: {exc})") from None
         return _find_state_dict(obj), _find_vocab(obj)
 

@@ -295,3 +295,20 @@ def test_keras_h5_huge_claimed_dataset_is_not_read(tmp_path):
         # Chunked, never written: tiny on disk, 400 GB if read.
         g.create_dataset("kernel:0", shape=(100000, 1000000), dtype="f4", chunks=(100, 100))
     assert "claims shape (100000, 1000000), larger than the file allows" in load_error(tmp_path / "big.h5")
+
+
+def test_single_npy_is_not_a_weights_file(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros(3))
+    assert "a single .npy array is not a weights file" in load_error(tmp_path / "x.npy")
+
+
+def test_tensor_larger_than_its_storage_is_refused(tmp_path):
+    # A hand-written pickle: a (100000, 100000) tensor with zero strides over a 1-element storage.
+    payload = (b"\x80\x02ccollections\nOrderedDict\n)R(X\x01\x00\x00\x00w"
+               b"ctorch._utils\n_rebuild_tensor_v2\n"
+               b"((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x01tQ"
+               b"K\x00J\xa0\x86\x01\x00J\xa0\x86\x01\x00\x86K\x00K\x00\x86\x89tRu.")
+    path = _torch_like_zip(tmp_path / "broadcast.pt", payload)
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("archive/data/0", b"\0\0\0\0")
+    assert "has more elements than its storage '0' (1)" in load_error(path)

@@ -1,5 +1,6 @@
 """Files written by Keras 3 (torch backend) in the test itself, compared to Keras."""
 
+import json
 import os
 
 import numpy as np
@@ -79,3 +80,69 @@ def test_keras_vector_input_single_lstm(tmp_path):
     ref = keras.ops.convert_to_numpy(net(x[None]))[0]
     assert np.max(np.abs(run(model, x).layer_output(0) - ref)) < TOL
     assert model.name_map["layer0.W_x"] == "layers/lstm/cell/vars/0 (transposed)"
+
+
+@pytest.mark.parametrize("with_config", [True, False])
+def test_keras2_style_h5_written_by_hand(tmp_path, with_config):
+    """The Keras 2 layout (bytes names, ':0' suffixes), filled with a Keras 3 model's weights."""
+    import h5py
+
+    net = _randomise(keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(7, 3),
+                                       keras.layers.LSTM(4, return_sequences=True),
+                                       keras.layers.Dense(7, activation="softmax")]))
+    emb, kernel, recurrent, bias, dense_k, dense_b = net.get_weights()
+    layers = {
+        "embedding": [("embedding/embeddings:0", emb)],
+        "lstm": [("lstm/lstm_cell/kernel:0", kernel), ("lstm/lstm_cell/recurrent_kernel:0", recurrent),
+                 ("lstm/lstm_cell/bias:0", bias)],
+        "dense": [("dense/kernel:0", dense_k), ("dense/bias:0", dense_b)],
+    }
+    config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+        {"class_name": "Embedding", "config": {"name": "embedding", "input_dim": 7, "output_dim": 3}},
+        {"class_name": "LSTM", "config": {"name": "lstm", "units": 4, "activation": "tanh",
+                                          "recurrent_activation": "sigmoid", "return_sequences": True}},
+        {"class_name": "Dense", "config": {"name": "dense", "units": 7, "activation": "softmax"}}]}}
+    path = tmp_path / "keras2.h5"
+    with h5py.File(path, "w") as f:
+        root = f
+        if with_config:
+            f.attrs["keras_version"] = b"2.15.0"
+            f.attrs["model_config"] = json.dumps(config).encode()
+            root = f.create_group("model_weights")
+        root.attrs["layer_names"] = [name.encode() for name in layers]
+        for lname, weights in layers.items():
+            g = root.create_group(lname)
+            g.attrs["weight_names"] = [w.encode() for w, _ in weights]
+            for wname, value in weights:
+                g[wname] = value
+    model = load(path)
+    assert model.name_map["layer0.W_a"] == "lstm/lstm_cell/recurrent_kernel:0 (transposed)"
+    ids = np.array([6, 0, 2, 2, 5])
+    y_ref = keras.ops.convert_to_numpy(net(ids[None].astype("int32")))[0]
+    trace = run(model, ids)
+    if with_config:
+        assert model.source_format == "Keras HDF5 (.h5, keras 2.15.0)"
+        assert np.max(np.abs(trace.y_hat - y_ref)) < TOL
+    else:
+        # No config: the Dense activation is unknown (linear); softmax of the logits must agree.
+        assert model.head.activation == "linear"
+        p = np.exp(trace.logits - trace.logits.max(1, keepdims=True))
+        assert np.max(np.abs(p / p.sum(1, keepdims=True) - y_ref)) < TOL
+
+
+def test_keras_gru_is_refused_clearly(tmp_path):
+    from lstm_viewer.formats import LoadError
+
+    net = keras.Sequential([keras.Input((None, 2)), keras.layers.GRU(3, return_sequences=True)])
+    net.save(tmp_path / "gru.keras")
+    with pytest.raises(LoadError, match=r"layer 'gru' \(GRU\): layer type GRU is not supported"):
+        load(tmp_path / "gru.keras")
+
+
+def test_keras_relu_lstm_is_refused(tmp_path):
+    from lstm_viewer.formats import LoadError
+
+    net = keras.Sequential([keras.Input((None, 2)), keras.layers.LSTM(3, activation="relu")])
+    net.save(tmp_path / "relu.keras")
+    with pytest.raises(LoadError, match=r"activation 'relu' / recurrent_activation 'sigmoid' are not supported"):
+        load(tmp_path / "relu.keras")
