@@ -1,0 +1,1003 @@
+"""The LSTM cell drawn bottom to top, as the seed's answer redraws it.
+
+x⟨t⟩ enters at the bottom, is concatenated with the a⟨t−1⟩ register, fans
+out into the four branches (σ forget, σ update, tanh candidate on the main
+path, σ output), the two Hadamard products and the sum make c⟨t⟩, and
+tanh(c⟨t⟩)⊙Γ_o makes a⟨t⟩, which feeds ŷ⟨t⟩ at the top. The c and a
+registers sit *inside* the cell boundary, left and right of the main path,
+with the loop that carries c⟨t⟩ and a⟨t⟩ to the next step drawn.
+
+Every node is a :class:`~.vector_strip.VectorStrip`. One
+``QVariantAnimation`` drives every frame through :meth:`CellDiagram._frame`:
+each node interpolates from the values it showed to the new ones in a time
+window that starts later the higher the node sits, so a step visibly travels
+up the cell, and a pulse runs along the edges into the nodes being updated.
+
+Scene coordinates have y pointing down (the view box is inverted) so text
+paints upright; "bottom" in the picture is large y.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from . import colormaps
+from .vector_strip import CELLS_H, HEIGHT, TITLE_H, VectorStrip, _font, theme_colors
+
+# --------------------------------------------------------------- layout
+SCENE_W = 1000.0
+STRIP_W = 170.0
+REG_W = 150.0
+PEEP_W = 80.0
+OP_R = 13.0
+COL = {"forget": 240.0, "update": 425.0, "candidate": 610.0, "output": 795.0}
+MAIN_X = COL["candidate"]
+C_REG_X = 85.0          # centre of the c⟨t−1⟩ register (left of the main path)
+A_REG_X = 915.0         # centre of the a⟨t−1⟩ register (right of the main path)
+TOPK_W = 330.0
+TOPK = 5
+
+# Animation stage of each node, bottom (0) to top (7).
+STAGE = {"x": 0, "c_prev": 0, "a_prev": 0, "concat": 1,
+         "forget": 2, "update": 2, "candidate": 2, "output": 2,
+         "peep_forget": 2, "peep_update": 2, "peep_output": 2,
+         "write": 3, "keep": 3, "c": 4, "tanh_c": 5, "a": 6, "y_hat": 7}
+N_STAGES = 8
+WINDOW = 0.34           # fraction of the duration one stage takes to blend
+
+# name -> (title, colour map, value family)
+NODE_SPEC = {
+    "x": ("x⟨t⟩", "diverging", "x"),
+    "concat": ("[a⟨t−1⟩, x⟨t⟩]", "diverging", "concat"),
+    "forget": ("Γ_f  forget gate", "sequential", "gate"),
+    "update": ("Γ_u  update gate", "sequential", "gate"),
+    "candidate": ("c̃⟨t⟩  candidate", "diverging", "unit"),
+    "output": ("Γ_o  output gate", "sequential", "gate"),
+    "write": ("Γ_u ⊙ c̃⟨t⟩  write", "diverging", "unit"),
+    "keep": ("Γ_f ⊙ c⟨t−1⟩  keep", "diverging", "state"),
+    "c_prev": ("c⟨t−1⟩  cell state", "diverging", "state"),
+    "c": ("c⟨t⟩  cell state", "diverging", "state"),
+    "tanh_c": ("tanh(c⟨t⟩)", "diverging", "unit"),
+    "a_prev": ("a⟨t−1⟩  hidden state", "diverging", "unit"),
+    "a": ("a⟨t⟩  hidden state", "diverging", "unit"),
+    "y_hat": ("ŷ⟨t⟩", "sequential", "prob"),
+}
+PEEP_SPEC = {"forget": "p_f ⊙ c⟨t−1⟩", "update": "p_u ⊙ c⟨t−1⟩", "output": "p_o ⊙ c⟨t⟩"}
+HIDDEN_NODES = ("forget", "update", "candidate", "output", "write", "keep",
+                "c_prev", "c", "tanh_c", "a_prev", "a")
+SELECTION_MODES = ("all", "most_active", "most_changed", "manual")
+
+
+def _visible_token(text: str) -> str:
+    """Whitespace made visible, so a space or newline token can be seen."""
+    return text.replace(" ", "␣").replace("\n", "⏎").replace("\t", "⇥")
+
+
+def _nice_ceiling(value: float) -> float:
+    """Smallest of 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 15 ... not below ``value``."""
+    value = max(1.0, float(value))
+    scale = 10.0 ** np.floor(np.log10(value))
+    for step in (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
+        if step * scale >= value - 1e-9:
+            return step * scale
+    return 10.0 * scale
+
+
+def _top_indices(score: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n largest scores (ties: lowest index), sorted by index."""
+    if n >= score.size:
+        return np.arange(score.size)
+    order = np.argsort(-score, kind="stable")[:n]
+    return np.sort(order)
+
+
+# ------------------------------------------------------- helper items
+class _OpNode(pg.GraphicsObject):
+    """A small operator node (σ, tanh, ⊙, +) with an optional side label."""
+
+    def __init__(self, symbol: str, label: str = "", label_side: str = "right"):
+        super().__init__()
+        self.symbol, self.label, self.label_side = symbol, label, label_side
+        self.rx = OP_R + (6.0 if len(symbol) > 2 else 0.0)
+        self._colors = theme_colors(False)
+        self._font = _font(13 if len(symbol) < 3 else 10.5, bold=True)
+        self._label_font = _font(11)
+
+    def set_dark(self, dark: bool) -> None:
+        self._colors = theme_colors(dark)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-self.rx - 80, -OP_R - 2, 2 * self.rx + 160, 2 * OP_R + 4)
+
+    def paint(self, p, *args) -> None:
+        c = self._colors
+        p.setPen(QPen(c["fg"], 1.4))
+        p.setBrush(c["bg"])
+        p.drawEllipse(QPointF(0, 0), self.rx, OP_R)
+        p.setFont(self._font)
+        p.drawText(QRectF(-self.rx, -OP_R, 2 * self.rx, 2 * OP_R), Qt.AlignCenter, self.symbol)
+        if self.label:
+            p.setFont(self._label_font)
+            p.setPen(c["muted"])
+            if self.label_side == "right":
+                p.drawText(QRectF(self.rx + 4, -OP_R, 76, 2 * OP_R),
+                           Qt.AlignLeft | Qt.AlignVCenter, self.label)
+            else:
+                p.drawText(QRectF(-self.rx - 80, -OP_R, 76, 2 * OP_R),
+                           Qt.AlignRight | Qt.AlignVCenter, self.label)
+
+
+class _Edges(pg.GraphicsObject):
+    """Every arrow of the diagram in one item, plus the travelling pulses.
+
+    The arrows are built into cached paths once per layout; a frame only
+    moves the pulse dots (``set_progress``).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._edges: list[tuple[list[QPointF], int, str]] = []
+        self._labels: list[tuple[QRectF, str, int]] = []
+        self._paths: dict[str, QPainterPath] = {}
+        self._heads: dict[str, list[QPolygonF]] = {}
+        self._lengths: list[np.ndarray] = []
+        self._pulses: list[QPointF] = []
+        self._colors = theme_colors(False)
+        self._label_font = _font(10.5)
+        self._bounds = QRectF(0, 0, SCENE_W, 900)
+
+    def set_dark(self, dark: bool) -> None:
+        self._colors = theme_colors(dark)
+        self.update()
+
+    def set_edges(self, edges, labels, bounds: QRectF) -> None:
+        """``edges``: [(points, stage, kind)], kind in main/loop/peep; ``labels``: [(rect, text, align)]."""
+        self.prepareGeometryChange()
+        self._edges = edges
+        self._labels = labels
+        self._bounds = bounds
+        self._paths = {k: QPainterPath() for k in ("main", "loop", "peep")}
+        self._heads = {k: [] for k in ("main", "loop", "peep")}
+        self._lengths = []
+        for pts, _stage, kind in edges:
+            path = self._paths[kind]
+            path.moveTo(pts[0])
+            for q in pts[1:]:
+                path.lineTo(q)
+            self._heads[kind].append(self._arrowhead(pts[-2], pts[-1]))
+            seg = [np.hypot(b.x() - a.x(), b.y() - a.y()) for a, b in zip(pts, pts[1:])]
+            self._lengths.append(np.concatenate([[0.0], np.cumsum(seg)]))
+        self._pulses = []
+        self.update()
+
+    @staticmethod
+    def _arrowhead(a: QPointF, b: QPointF) -> QPolygonF:
+        d = np.array([b.x() - a.x(), b.y() - a.y()])
+        d /= max(np.hypot(*d), 1e-9)
+        n = np.array([-d[1], d[0]])
+        tip = np.array([b.x(), b.y()])
+        base = tip - 9.0 * d
+        left, right = base + 4.2 * n, base - 4.2 * n
+        return QPolygonF([QPointF(*tip), QPointF(*left), QPointF(*right)])
+
+    def set_progress(self, local: np.ndarray | None) -> None:
+        """Place a pulse on each edge whose stage is blending (local progress in (0, 1))."""
+        self._pulses.clear()
+        if local is not None:
+            for (pts, stage, _kind), cum in zip(self._edges, self._lengths):
+                q = local[stage]
+                if 0.0 < q < 1.0:
+                    self._pulses.append(self._point_at(pts, cum, q))
+        self.update()
+
+    @staticmethod
+    def _point_at(pts, cum: np.ndarray, q: float) -> QPointF:
+        d = q * cum[-1]
+        i = int(min(np.searchsorted(cum, d, side="right") - 1, len(pts) - 2))
+        span = cum[i + 1] - cum[i]
+        f = 0.0 if span <= 0 else (d - cum[i]) / span
+        a, b = pts[i], pts[i + 1]
+        return QPointF(a.x() + f * (b.x() - a.x()), a.y() + f * (b.y() - a.y()))
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, p, *args) -> None:
+        c = self._colors
+        styles = {"main": QPen(c["line"], 1.6), "loop": QPen(c["accent"], 2.0),
+                  "peep": QPen(c["accent"], 1.4, Qt.DashLine)}
+        for kind, pen in styles.items():
+            p.setPen(pen)
+            p.setBrush(Qt.NoBrush)
+            p.drawPath(self._paths.get(kind, QPainterPath()))
+            p.setPen(Qt.NoPen)
+            p.setBrush(pen.color())
+            for head in self._heads.get(kind, []):
+                p.drawPolygon(head)
+        p.setFont(self._label_font)
+        p.setPen(c["accent"])
+        for rect, text, align in self._labels:
+            p.drawText(rect, align, text)
+        if self._pulses:
+            p.setPen(QPen(c["bg"], 1.5))
+            p.setBrush(QColor("#E69F00"))
+            for q in self._pulses:
+                p.drawEllipse(q, 5.5, 5.5)
+
+
+class _TopK(pg.GraphicsObject):
+    """ŷ⟨t⟩ as the top-k next tokens with probability bars."""
+
+    clicked = Signal(str, int)
+    hovered = Signal(str, int)
+
+    def __init__(self, k: int = TOPK):
+        super().__init__()
+        self.name = "y_hat"
+        self.k = k
+        self._vocab: list[str] = []
+        self._probs = np.zeros(0)
+        self._order = np.empty(0, np.intp)
+        self._colors = theme_colors(False)
+        self._title_font = _font(12.5, bold=True)
+        self._font = _font(11.5)
+        self._bar = QColor("#21918C")
+
+    def set_vocab(self, vocab: list[str]) -> None:
+        self._vocab = [_visible_token(str(v)) for v in vocab]
+        self._probs = np.zeros(len(vocab))
+        self._order = np.arange(min(self.k, len(vocab)))
+        self.update()
+
+    def set_dark(self, dark: bool) -> None:
+        self._colors = theme_colors(dark)
+        self._bar = QColor("#35B779") if dark else QColor("#21918C")
+        self.update()
+
+    def set_order_from(self, target: np.ndarray) -> None:
+        """Which tokens to list: the top k of the step's final ŷ."""
+        self._order = np.argsort(-target, kind="stable")[:self.k]
+
+    def set_values(self, probs: np.ndarray) -> None:
+        np.copyto(self._probs, probs)
+        self.update()
+
+    def values(self) -> np.ndarray:
+        return self._probs.copy()
+
+    def tokens(self) -> list[str]:
+        return [self._vocab[i] for i in self._order]
+
+    def height(self) -> float:
+        return 22.0 + 19.0 * self.k
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, -2, TOPK_W, self.height() + 4)
+
+    def paint(self, p, *args) -> None:
+        c = self._colors
+        p.setPen(c["fg"])
+        p.setFont(self._title_font)
+        p.drawText(QRectF(0, 0, TOPK_W, 18), Qt.AlignHCenter | Qt.AlignVCenter,
+                   "ŷ⟨t⟩ = softmax(W_y a⟨t⟩ + b_y)   top 5")
+        p.setFont(self._font)
+        label_w, bar_x, bar_w = 70.0, 78.0, 190.0
+        for row, idx in enumerate(self._order):
+            y = 22.0 + 19.0 * row
+            prob = float(self._probs[idx])
+            p.setPen(c["fg"])
+            p.drawText(QRectF(0, y, label_w, 17), Qt.AlignRight | Qt.AlignVCenter,
+                       f"‘{self._vocab[idx]}’")
+            p.setPen(QPen(c["line"], 0.8))
+            p.setBrush(Qt.NoBrush)
+            p.drawRect(QRectF(bar_x, y + 2, bar_w, 13))
+            p.fillRect(QRectF(bar_x, y + 2, bar_w * min(max(prob, 0.0), 1.0), 13), self._bar)
+            p.setPen(c["fg"])
+            p.drawText(QRectF(bar_x + bar_w + 6, y, 60, 17), Qt.AlignLeft | Qt.AlignVCenter,
+                       f"{prob:.3f}")
+
+    def hoverEvent(self, ev) -> None:
+        if ev.isExit():
+            self.hovered.emit("", -1)
+            return
+        ev.acceptClicks(Qt.LeftButton)
+        if ev.isEnter():
+            self.hovered.emit(self.name, -1)
+
+    def mouseClickEvent(self, ev) -> None:
+        if ev.button() == Qt.LeftButton:
+            ev.accept()
+            self.clicked.emit(self.name, -1)
+
+
+class _Frame(pg.GraphicsObject):
+    """The cell boundary: a rounded box behind everything inside the cell."""
+
+    def __init__(self):
+        super().__init__()
+        self._rect = QRectF()
+        self._colors = theme_colors(False)
+        self._font = _font(12, bold=True)
+
+    def set_rect(self, rect: QRectF) -> None:
+        self.prepareGeometryChange()
+        self._rect = QRectF(rect)
+        self.update()
+
+    def set_dark(self, dark: bool) -> None:
+        self._colors = theme_colors(dark)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-2, -2, 2, 2)
+
+    def paint(self, p, *args) -> None:
+        c = self._colors
+        p.setPen(QPen(c["line"], 1.8))
+        p.setBrush(c["frame"])
+        p.drawRoundedRect(self._rect, 14, 14)
+        p.setFont(self._font)
+        p.setPen(c["muted"])
+        p.drawText(self._rect.adjusted(12, 6, -12, -6), Qt.AlignLeft | Qt.AlignTop, "LSTM cell")
+
+
+class _Legend(pg.GraphicsObject):
+    """Colour bars for the two maps, with the value ranges in use."""
+
+    ROW_H = 30.0
+    WIDTH = 330.0
+
+    def __init__(self):
+        super().__init__()
+        self._dark = False
+        self._colors = theme_colors(False)
+        self._font = _font(10.5)
+        self._title_font = _font(11.5, bold=True)
+        self._rows: list[tuple[str, str, float, float]] = []
+        self.set_ranges(1.0, 1.0)
+
+    def set_ranges(self, state: float, x: float) -> None:
+        """Ranges of the state (c) and input (x) families."""
+        self._rows = [("gates Γ, ŷ", "sequential", 0.0, 1.0),
+                      ("candidate c̃, tanh c, a", "diverging", -1.0, 1.0),
+                      ("cell state c, keep", "diverging", -state, state)]
+        if x != 1.0:
+            self._rows.append(("x⟨t⟩", "diverging", -x, x))
+        self.prepareGeometryChange()
+        self.update()
+
+    def set_dark(self, dark: bool) -> None:
+        self._dark = bool(dark)
+        self._colors = theme_colors(dark)
+        self.update()
+
+    def height(self) -> float:
+        return 18.0 + self.ROW_H * len(self._rows)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self.WIDTH, self.height())
+
+    def paint(self, p, *args) -> None:
+        c = self._colors
+        p.setFont(self._title_font)
+        p.setPen(c["fg"])
+        p.drawText(QRectF(0, 0, self.WIDTH, 16), Qt.AlignLeft | Qt.AlignVCenter, "Legend")
+        bar_x, bar_w, n = 150.0, 130.0, 48
+        for row, (label, cmap, lo, hi) in enumerate(self._rows):
+            y = 18.0 + self.ROW_H * row
+            p.setFont(self._font)
+            p.setPen(c["fg"])
+            p.drawText(QRectF(0, y, bar_x - 6, 14), Qt.AlignRight | Qt.AlignVCenter, label)
+            brushes = colormaps.brushes(cmap, self._dark)
+            w = bar_w / n
+            for i in range(n):
+                p.fillRect(QRectF(bar_x + i * w, y + 1, w + 0.3, 12),
+                           brushes[int(round(i * (len(brushes) - 1) / (n - 1)))])
+            p.setPen(QPen(c["line"], 0.8))
+            p.setBrush(Qt.NoBrush)
+            p.drawRect(QRectF(bar_x, y + 1, bar_w, 12))
+            p.setPen(c["muted"])
+            p.drawText(QRectF(bar_x - 20, y + 13, 40, 13), Qt.AlignCenter, f"{lo:g}")
+            p.drawText(QRectF(bar_x + bar_w - 20, y + 13, 40, 13), Qt.AlignCenter, f"{hi:g}")
+            if lo < 0:
+                p.drawText(QRectF(bar_x + bar_w / 2 - 20, y + 13, 40, 13), Qt.AlignCenter, "0")
+
+
+# ------------------------------------------------------------ the widget
+class CellDiagram(QWidget):
+    """The animated bottom-to-top LSTM cell.
+
+    Signals
+    -------
+    nodeClicked(str)
+        A node was clicked; its name is one of :attr:`NODE_NAMES`.
+    nodeHovered(str)
+        The pointer entered a node; ``""`` when it leaves.
+    unitClicked(int)
+        A hidden unit's cell was clicked in any hidden-size strip.
+    animationFinished()
+        The step shown by :meth:`show_step` has reached its final values
+        (emitted also when ``animate=False`` or the duration is 0).
+    """
+
+    nodeClicked = Signal(str)
+    nodeHovered = Signal(str)
+    unitClicked = Signal(int)
+    animationFinished = Signal()
+
+    NODE_NAMES = ("x", "concat", "forget", "update", "candidate", "output", "write", "keep",
+                  "c_prev", "c", "tanh_c", "a_prev", "a", "y_hat")
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._view = pg.GraphicsView(background="w")
+        self._vb = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
+        self._vb.setMouseEnabled(False, False)
+        self._vb.disableAutoRange()
+        self._view.setCentralItem(self._vb)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._view)
+
+        self._dark = False
+        self._duration = 300
+        self._max_units = 16
+        self._mode: str | None = None        # None: "all" when few units, else most active
+        self._manual: list[int] = []
+        self._highlight: int | None = None
+        self._clamped: dict[str, str] = {}
+        self._state_range = 1.0
+        self._x_range = 1.0
+        self._token_text: str | None = None
+
+        self._boundary = _Frame()
+        self._edges = _Edges()
+        self._legend = _Legend()
+        self._topk = _TopK()
+        self._strips: dict[str, VectorStrip] = {}
+        for name, (title, cmap, _family) in NODE_SPEC.items():
+            width = REG_W if name in ("c_prev", "a_prev") else STRIP_W
+            self._strips[name] = VectorStrip(name, title, cmap, width)
+        for gate, title in PEEP_SPEC.items():
+            self._strips[f"peep_{gate}"] = VectorStrip(f"peep_{gate}", title, "diverging", PEEP_W)
+        self._ops: dict[str, _OpNode] = {
+            "forget": _OpNode("σ", "W_f, b_f"), "update": _OpNode("σ", "W_u, b_u"),
+            "candidate": _OpNode("tanh", "W_c, b_c"), "output": _OpNode("σ", "W_o, b_o"),
+            "keep": _OpNode("⊙"), "write": _OpNode("⊙"), "plus": _OpNode("+"),
+            "tanh": _OpNode("tanh"), "out": _OpNode("⊙"),
+        }
+        self._boundary.setZValue(-10)
+        self._edges.setZValue(-5)
+        for item in (self._boundary, self._edges, self._legend, self._topk,
+                     *self._strips.values(), *self._ops.values()):
+            self._vb.addItem(item)
+        for strip in self._strips.values():
+            strip.clicked.connect(self._on_strip_clicked)
+            strip.hovered.connect(self._on_strip_hovered)
+        self._topk.clicked.connect(self._on_strip_clicked)
+        self._topk.hovered.connect(self._on_strip_hovered)
+
+        self._anim = QVariantAnimation(self)
+        self._anim.setStartValue(0.0)
+        self._anim.setEndValue(1.0)
+        self._anim.setEasingCurve(QEasingCurve.Linear)
+        self._anim.valueChanged.connect(self._frame_value)
+        self._anim.finished.connect(self._on_anim_finished)
+        self._stage_start = np.arange(N_STAGES) * (1.0 - WINDOW) / (N_STAGES - 1)
+        self._local = np.zeros(N_STAGES)
+
+        self.set_structure(input_size=4, hidden_size=8, has_peepholes=False, has_head=False,
+                           output_size=None, vocab=None)
+
+    # ------------------------------------------------------- public API
+    def set_structure(self, *, input_size: int, hidden_size: int, has_peepholes: bool,
+                      has_head: bool, output_size: int | None, vocab: list[str] | None) -> None:
+        """Rebuild the diagram for a model's sizes.
+
+        Parameters
+        ----------
+        input_size, hidden_size : int
+            n_x and H of the layer shown.
+        has_peepholes : bool
+            Draw the c→gate peephole connections and their p⊙c values.
+        has_head : bool
+            The model has an output layer (ŷ is drawn at the top).
+        output_size : int or None
+            Width of ŷ.
+        vocab : list of str or None
+            Token strings; with a head, ŷ is shown as the top-5 tokens.
+        """
+        self._anim.stop()
+        self._nx, self._H = int(input_size), int(hidden_size)
+        self._peep = bool(has_peepholes)
+        self._has_head = bool(has_head)
+        self._ny = int(output_size) if (has_head and output_size) else 0
+        self._vocab = list(vocab) if (vocab is not None and self._has_head) else None
+        if self._vocab is not None and self._ny and len(self._vocab) != self._ny:
+            self._vocab = None       # a vocabulary that does not match ŷ cannot label it
+        self._topk_mode = self._vocab is not None and self._ny > 0
+        self._state_range = 1.0
+        self._x_range = 1.0
+        self._token_text = None
+        sizes = {name: self._H for name in HIDDEN_NODES}
+        sizes.update(x=self._nx, concat=self._H + self._nx, y_hat=self._ny,
+                     peep_forget=self._H, peep_update=self._H, peep_output=self._H)
+        self._target = {n: np.zeros(s) for n, s in sizes.items()}
+        self._old = {n: np.zeros(s) for n, s in sizes.items()}
+        self._disp = {n: np.zeros(s) for n, s in sizes.items()}
+        for name, strip in self._strips.items():
+            if name == "concat":
+                strip.set_length(sizes[name], [("a⟨t−1⟩", self._H), ("x⟨t⟩", self._nx)])
+            else:
+                strip.set_length(sizes[name])
+            family = NODE_SPEC.get(name, ("", "", "state"))[2]
+            if family == "prob":
+                strip.set_range(0.0, 1.0)
+        if self._topk_mode:
+            self._topk.set_vocab(self._vocab)
+        self._strips["x"].set_title(NODE_SPEC["x"][0])
+        self._apply_ranges()
+        self._select_units()
+        self._place()
+        self._legend.set_ranges(self._state_range, self._x_range)
+        self._apply_clamped()
+        self.highlight_unit(self._highlight if self._highlight is not None
+                            and self._highlight < self._H else None)
+
+    def show_step(self, values: dict[str, np.ndarray], *, token_text: str | None = None,
+                  y_hat: np.ndarray | None = None, peephole: dict[str, np.ndarray] | None = None,
+                  animate: bool = True) -> None:
+        """Show one step: the :meth:`DirectionTrace.step` dict and extras.
+
+        Parameters
+        ----------
+        values : dict of str to ndarray
+            ``x, concat, forget, update, candidate, output, write, keep,
+            c_prev, c, tanh_c, a_prev, a``; missing keys keep their values.
+        token_text : str, optional
+            The token x⟨t⟩ stands for, shown next to its label.
+        y_hat : ndarray, optional
+            ŷ⟨t⟩ (probabilities) when the model has a head.
+        peephole : dict, optional
+            ``{"update"|"forget"|"output": p⊙c}`` for a peephole model.
+        animate : bool
+            Travel up the cell over the animation duration; otherwise jump.
+        """
+        if self._anim.state() == QVariantAnimation.Running:
+            self._anim.stop()
+        for name, disp in self._disp.items():
+            np.copyto(self._old[name], disp)
+        for name in self.NODE_NAMES:
+            if name == "y_hat":
+                continue
+            if name in values and values[name] is not None:
+                self._store(name, values[name])
+        if y_hat is not None and self._ny:
+            self._store("y_hat", y_hat)
+        if peephole:
+            for gate, vals in peephole.items():
+                if f"peep_{gate}" in self._target and vals is not None:
+                    self._store(f"peep_{gate}", vals)
+        if token_text is not None or self._token_text is not None:
+            self._token_text = token_text
+            sub = f"‘{_visible_token(token_text)}’" if token_text is not None else ""
+            self._strips["x"].set_title(NODE_SPEC["x"][0], sub)
+        if self._grow_ranges():
+            self._apply_ranges()
+            self._legend.set_ranges(self._state_range, self._x_range)
+        self._select_units()
+        if self._topk_mode:
+            self._topk.set_order_from(self._target["y_hat"])
+        if animate and self._duration > 0:
+            self._anim.setDuration(self._duration)
+            self._anim.start()
+        else:
+            self._frame(1.0)
+            self.animationFinished.emit()
+
+    def node_values(self, name: str) -> np.ndarray:
+        """The whole vector node ``name`` shows once the current animation ends.
+
+        During an animation this is already the step's final vector; what is
+        drawn at this instant is :meth:`displayed_values`.
+        """
+        if name not in self.NODE_NAMES:
+            raise KeyError(f"unknown node {name!r}; expected one of {self.NODE_NAMES}")
+        return self._target[name].copy()
+
+    def displayed_values(self, name: str) -> np.ndarray:
+        """The vector node ``name`` draws at this instant (mid-animation: interpolated)."""
+        if name not in self.NODE_NAMES:
+            raise KeyError(f"unknown node {name!r}; expected one of {self.NODE_NAMES}")
+        if name == "y_hat" and self._topk_mode:
+            return self._topk.values()
+        return self._strips[name].values()
+
+    def peephole_values(self, gate: str) -> np.ndarray:
+        """The p⊙c values shown beside gate ``gate`` ("forget", "update" or "output")."""
+        return self._strips[f"peep_{gate}"].values()
+
+    def shown_units(self, name: str = "a") -> np.ndarray:
+        """The vector indices node ``name`` draws as cells (the rest are summarised)."""
+        return self._strips[name].shown()
+
+    def node_summary(self, name: str) -> list[str]:
+        """Captions of node ``name``'s summary cells ('' per segment with nothing hidden)."""
+        return self._strips[name].summary()
+
+    def node_marker(self, name: str) -> str | None:
+        """The clamp marker text node ``name`` shows, or None."""
+        return self._strips[name].marker()
+
+    def node_scene_rect(self, name: str) -> QRectF:
+        """Where node ``name`` is drawn, in view-box coordinates (for tests and overlays)."""
+        item = self._topk if (name == "y_hat" and self._topk_mode) else self._strips[name]
+        return item.mapRectToParent(item.boundingRect())
+
+    def node_view_pos(self, name: str, unit: int | None = None):
+        """Widget-viewport pixel position of node ``name`` (or of one unit's cell)."""
+        item = self._topk if (name == "y_hat" and self._topk_mode) else self._strips[name]
+        self._vb.prepareForPaint()     # the view box defers its transform until the next paint
+        if unit is not None:
+            local = item.cell_center(unit)
+            if local is None:
+                raise ValueError(f"unit {unit} is not shown in {name}")
+        else:
+            rect = item.boundingRect()
+            local = QPointF(rect.center().x(), rect.top() + (30 if name != "y_hat" else 40))
+        return self._view.mapFromScene(item.mapToScene(local))
+
+    @property
+    def viewport(self) -> QWidget:
+        """The widget that receives mouse events (for tests)."""
+        return self._view.viewport()
+
+    @property
+    def animation(self) -> QVariantAnimation:
+        """The one animation that drives every frame."""
+        return self._anim
+
+    def set_animation_duration(self, ms: int) -> None:
+        """Duration of a step's animation in ms; 0 switches animation off."""
+        self._duration = max(0, int(ms))
+
+    def set_unit_selection(self, mode: str, units: list[int] | None = None) -> None:
+        """Choose which hidden units the strips show.
+
+        Parameters
+        ----------
+        mode : {"all", "most_active", "most_changed", "manual"}
+            ``all``: units 0, 1, ... up to the maximum; ``most_active``: the
+            largest |a⟨t⟩|; ``most_changed``: the largest |a⟨t⟩ − a⟨t−1⟩|;
+            ``manual``: ``units``. At most :meth:`set_max_units` are drawn;
+            the rest are summarised.
+        """
+        if mode not in SELECTION_MODES:
+            raise ValueError(f"unknown selection mode {mode!r}; expected one of {SELECTION_MODES}")
+        self._mode = mode
+        if mode == "manual":
+            self._manual = [int(u) for u in (units or [])]
+        self._select_units()
+        self._place_edges()
+
+    def set_max_units(self, n: int) -> None:
+        """The most units a strip draws (default 16); the rest are summarised."""
+        self._max_units = max(1, int(n))
+        self._select_units()
+        self._place_edges()
+
+    def highlight_unit(self, unit: int | None) -> None:
+        """Outline hidden unit ``unit`` in every strip that shows it (None clears)."""
+        self._highlight = None if unit is None else int(unit)
+        for name in (*HIDDEN_NODES, "concat", "peep_forget", "peep_update", "peep_output"):
+            self._strips[name].set_highlight(self._highlight)
+
+    def set_clamped(self, nodes: dict[str, str]) -> None:
+        """Mark clamped nodes, e.g. ``{"update": "Γ_u := 1"}``; ``{}`` clears every marker."""
+        unknown = set(nodes) - set(self.NODE_NAMES)
+        if unknown:
+            raise KeyError(f"unknown node(s) {sorted(unknown)}")
+        self._clamped = dict(nodes)
+        self._apply_clamped()
+
+    def set_dark(self, dark: bool) -> None:
+        """Switch between the light and the dark theme."""
+        self._dark = bool(dark)
+        self._view.setBackground(theme_colors(self._dark)["bg"])
+        for item in (self._boundary, self._edges, self._legend, self._topk,
+                     *self._strips.values(), *self._ops.values()):
+            item.set_dark(self._dark)
+
+    def grab_image(self) -> QImage:
+        """The diagram as it is drawn now."""
+        return self.grab().toImage()
+
+    # --------------------------------------------------------- internals
+    def _store(self, name: str, vals) -> None:
+        vals = np.asarray(vals, float).ravel()
+        target = self._target[name]
+        if vals.shape != target.shape:
+            raise ValueError(f"{name}: expected {target.size} values, got {vals.size}")
+        np.copyto(target, vals)
+
+    def _grow_ranges(self) -> bool:
+        """Widen the c and x colour ranges when values outgrow them (never shrink mid-sequence)."""
+        c_max = max((float(np.abs(self._target[n]).max()) if self._target[n].size else 0.0)
+                    for n in ("c", "c_prev", "keep"))
+        x_max = float(np.abs(self._target["x"]).max()) if self._nx else 0.0
+        state, x = max(self._state_range, _nice_ceiling(c_max)), max(self._x_range, _nice_ceiling(x_max))
+        changed = (state, x) != (self._state_range, self._x_range)
+        self._state_range, self._x_range = state, x
+        return changed
+
+    def _apply_ranges(self) -> None:
+        for name, (_t, cmap, family) in NODE_SPEC.items():
+            if family == "state":
+                self._strips[name].set_range(-self._state_range, self._state_range)
+            elif family == "x":
+                self._strips[name].set_range(-self._x_range, self._x_range)
+
+    def _hidden_selection(self) -> np.ndarray:
+        H, n = self._H, self._max_units
+        mode = self._mode or ("all" if H <= n else "most_active")
+        if mode == "manual":
+            units = [u for u in dict.fromkeys(self._manual) if 0 <= u < H]
+            return np.sort(np.array(units[:n], np.intp))
+        if mode == "all" or H <= n:
+            return np.arange(min(H, n))
+        if mode == "most_active":
+            return _top_indices(np.abs(self._target["a"]), n)
+        return _top_indices(np.abs(self._target["a"] - self._target["a_prev"]), n)
+
+    def _select_units(self) -> None:
+        """Apply the unit selection to every strip; relayout only when it changed."""
+        hidden = self._hidden_selection()
+        x_sel = _top_indices(np.abs(self._target["x"]), self._max_units)
+        plan = {name: [hidden] for name in (*HIDDEN_NODES, "peep_forget", "peep_update", "peep_output")}
+        plan["x"] = [x_sel]
+        plan["concat"] = [hidden, x_sel + self._H]
+        plan["y_hat"] = [_top_indices(self._target["y_hat"], self._max_units)]
+        changed = False
+        for name, shown in plan.items():
+            strip = self._strips[name]
+            current = strip.shown()
+            new = np.concatenate(shown) if len(shown) > 1 else shown[0]
+            if current.shape != new.shape or not np.array_equal(current, new):
+                strip.set_shown(shown)
+                changed = True
+        if changed and hasattr(self, "_bounds"):
+            self._place_edges()
+
+    def _frame_value(self, value) -> None:
+        self._frame(float(value))
+
+    def _frame(self, p: float) -> None:
+        """Blend every node to progress ``p`` of the step (the one update path)."""
+        np.subtract(p, self._stage_start, out=self._local)
+        self._local /= WINDOW
+        np.clip(self._local, 0.0, 1.0, out=self._local)
+        for name, disp in self._disp.items():
+            if not disp.size:
+                continue
+            q = float(self._local[STAGE[name]])
+            old, new = self._old[name], self._target[name]
+            if q >= 1.0:
+                np.copyto(disp, new)
+            else:
+                eased = q * q * (3.0 - 2.0 * q)   # smoothstep: no jump at either end
+                np.subtract(new, old, out=disp)
+                disp *= eased
+                disp += old
+            if name == "y_hat" and self._topk_mode:
+                self._topk.set_values(disp)
+            else:
+                self._strips[name].set_values(disp)
+        self._edges.set_progress(self._local if p < 1.0 else None)
+
+    def _on_anim_finished(self) -> None:
+        self._frame(1.0)
+        self.animationFinished.emit()
+
+    def _apply_clamped(self) -> None:
+        for name in self.NODE_NAMES:
+            self._strips[name].set_marker(self._clamped.get(name))
+
+    def _on_strip_clicked(self, name: str, index: int) -> None:
+        if name.startswith("peep_"):
+            name = name[5:]
+        self.nodeClicked.emit(name)
+        if index < 0:
+            return
+        if name in HIDDEN_NODES or (name == "concat" and index < self._H):
+            self.unitClicked.emit(int(index))
+
+    def _on_strip_hovered(self, name: str, _index: int) -> None:
+        if name.startswith("peep_"):
+            name = name[5:]
+        self.nodeHovered.emit(name)
+
+    # ------------------------------------------------------------ layout
+    def _place(self) -> None:
+        """Position every item for the current structure (y grows downward)."""
+        strips, ops = self._strips, self._ops
+        y = 0.0
+        top_h = 0.0
+        self._topk.setVisible(self._topk_mode)
+        strips["y_hat"].setVisible(self._has_head and not self._topk_mode and self._ny > 0)
+        self._legend.setPos(10.0, 0.0)
+        if self._topk_mode:
+            self._topk.setPos(MAIN_X - TOPK_W / 2 + 40, 4.0)
+            top_h = self._topk.height() + 8
+        elif strips["y_hat"].isVisible():
+            strips["y_hat"].setPos(MAIN_X - STRIP_W / 2, 40.0)
+            top_h = 40.0 + HEIGHT
+        y = max(top_h, self._legend.height()) + 22.0
+        frame_top = y
+        y += 28.0
+        self._rows = {}
+
+        def put(name, x_center, top, width=STRIP_W):
+            strips[name].setPos(x_center - width / 2, top)
+
+        put("a", MAIN_X, y)
+        self._rows["a"] = y
+        y += HEIGHT + 20 + OP_R
+        ops["out"].setPos(MAIN_X, y)
+        y += OP_R + 26
+        put("tanh_c", MAIN_X, y)
+        self._rows["tanh_c"] = y
+        y += HEIGHT + 20 + OP_R
+        ops["tanh"].setPos(MAIN_X, y)
+        y += OP_R + 26
+        put("c", MAIN_X, y)
+        self._rows["c"] = y
+        y += HEIGHT + 20 + OP_R
+        ops["plus"].setPos(MAIN_X, y)
+        y += OP_R + 26
+        put("write", MAIN_X, y)
+        put("keep", COL["forget"], y)
+        self._rows["write"] = y
+        y += HEIGHT + 20 + OP_R
+        ops["write"].setPos(MAIN_X, y)
+        ops["keep"].setPos(COL["forget"], y)
+        put("c_prev", C_REG_X, y - TITLE_H - CELLS_H / 2, REG_W)
+        self._rows["ops_mid"] = y
+        y += OP_R + 26
+        for gate in COL:
+            put(gate, COL[gate], y)
+        self._rows["gates"] = y
+        y += HEIGHT + 26
+        if self._peep:
+            y += 22       # room for the peephole strips' titles beside the ops
+        op_y = y + OP_R
+        for gate, x in COL.items():
+            ops[gate].setPos(x, op_y)
+        self._rows["ops_low"] = op_y
+        for gate in PEEP_SPEC:
+            strip = strips[f"peep_{gate}"]
+            strip.setVisible(self._peep)
+            x0 = COL[gate] - OP_R - 6 - PEEP_W if gate != "output" else COL[gate] - OP_R - 6 - PEEP_W
+            strip.setPos(x0, op_y - TITLE_H - CELLS_H / 2)
+        # The output op's weights go left when its peephole strip is not there.
+        ops["output"].label_side = "right"
+        y = op_y + OP_R + 34
+        # The concatenation spans the branches but stops short of the a⟨t−1⟩ register.
+        concat_w = (A_REG_X - REG_W / 2 - 24) - (COL["forget"] - STRIP_W / 2)
+        strips["concat"].set_width(concat_w)
+        strips["concat"].setPos(COL["forget"] - STRIP_W / 2, y)
+        self._rows["concat"] = y
+        put("a_prev", A_REG_X, y, REG_W)
+        y += HEIGHT + 18
+        frame_bottom = y
+        y += 22
+        self._rows["x"] = y
+        self._boundary.set_rect(QRectF(4.0, frame_top, SCENE_W - 8.0, frame_bottom - frame_top))
+        self._bounds = QRectF(0.0, 0.0, SCENE_W, y + HEIGHT + 6)
+        # concat.set_length reset its shown units: reselect, then place x under its segment.
+        self._select_units()
+        self._place_edges()
+        self._vb.setRange(self._bounds, padding=0.01)
+
+    def _place_edges(self) -> None:
+        """Rebuild the arrows from the strips' current cell positions."""
+        if not hasattr(self, "_rows"):
+            return
+        strips, ops, rows = self._strips, self._ops, self._rows
+        concat = strips["concat"]
+        x_center = concat.pos().x() + concat.segment_center_x(1)
+        x_center = min(max(x_center, STRIP_W / 2 + 10), SCENE_W - STRIP_W / 2 - 10)
+        strips["x"].setPos(x_center - STRIP_W / 2, rows["x"])
+
+        def P(x, y):
+            return QPointF(x, y)
+
+        def top(name):
+            return strips[name].pos().y()
+
+        def bottom(name):
+            return strips[name].pos().y() + HEIGHT
+
+        def cells_y(name):
+            return strips[name].pos().y() + TITLE_H + CELLS_H / 2
+
+        def op(name):
+            return ops[name].pos()
+
+        def op_bottom(name):
+            return op(name).y() + OP_R
+
+        def op_top(name):
+            return op(name).y() - OP_R
+
+        edges = []
+        M = MAIN_X
+        edges.append(([P(x_center, rows["x"]), P(x_center, bottom("concat"))], 1, "main"))
+        a_prev_y = cells_y("a_prev")
+        edges.append(([P(A_REG_X - REG_W / 2, a_prev_y), P(concat.pos().x() + concat.cells_rect().right() + 3, a_prev_y)],
+                      1, "main"))
+        # Fan-out bus from the concatenation to the four branches.
+        bus_y = top("concat") - 14
+        edges.append(([P(M, top("concat")), P(M, bus_y)], 2, "main"))
+        bus = QPainterPath()
+        for gate, x in COL.items():
+            edges.append(([P(M, bus_y), P(x, bus_y), P(x, op_bottom(gate))] if x != M
+                          else [P(M, bus_y), P(M, op_bottom(gate))], 2, "main"))
+            edges.append(([P(x, op_top(gate)), P(x, bottom(gate))], 2, "main"))
+        del bus
+        F, U, O = COL["forget"], COL["update"], COL["output"]
+        r_tanh = ops["candidate"].rx
+        edges.append(([P(F, top("forget")), P(F, op_bottom("keep"))], 3, "main"))
+        edges.append(([P(C_REG_X + REG_W / 2, op("keep").y()), P(F - OP_R, op("keep").y())], 3, "main"))
+        edges.append(([P(F, op_top("keep")), P(F, bottom("keep"))], 3, "main"))
+        edges.append(([P(U, top("update")), P(U, op("write").y()), P(M - OP_R, op("write").y())], 3, "main"))
+        edges.append(([P(M, top("candidate")), P(M, op_bottom("write"))], 3, "main"))
+        edges.append(([P(M, op_top("write")), P(M, bottom("write"))], 3, "main"))
+        edges.append(([P(M, top("write")), P(M, op_bottom("plus"))], 4, "main"))
+        edges.append(([P(F, top("keep")), P(F, op("plus").y()), P(M - OP_R, op("plus").y())], 4, "main"))
+        edges.append(([P(M, op_top("plus")), P(M, bottom("c"))], 4, "main"))
+        edges.append(([P(M, top("c")), P(M, op_bottom("tanh"))], 5, "main"))
+        edges.append(([P(M, op_top("tanh")), P(M, bottom("tanh_c"))], 5, "main"))
+        edges.append(([P(M, top("tanh_c")), P(M, op_bottom("out"))], 6, "main"))
+        edges.append(([P(O, top("output")), P(O, op("out").y()), P(M + OP_R, op("out").y())], 6, "main"))
+        edges.append(([P(M, op_top("out")), P(M, bottom("a"))], 6, "main"))
+        del r_tanh
+        if self._topk_mode:
+            topk_bottom = self._topk.pos().y() + self._topk.height()
+            edges.append(([P(M, top("a")), P(M, topk_bottom + 2)], 7, "main"))
+        elif strips["y_hat"].isVisible():
+            edges.append(([P(M, top("a")), P(M, bottom("y_hat"))], 7, "main"))
+        # The recurrent loops: c⟨t⟩ and a⟨t⟩ become next step's registers.
+        c_strip, a_strip = strips["c"], strips["a"]
+        c_left = c_strip.pos().x() + c_strip.cells_rect().left() - 4
+        cy = cells_y("c")
+        edges.append(([P(c_left, cy), P(C_REG_X, cy), P(C_REG_X, top("c_prev") - 2)], 0, "loop"))
+        a_right = a_strip.pos().x() + a_strip.cells_rect().right() + 4
+        ay = cells_y("a")
+        edges.append(([P(a_right, ay), P(A_REG_X, ay), P(A_REG_X, top("a_prev") - 2)], 0, "loop"))
+        labels = [
+            (QRectF(C_REG_X - 70, cy - 17, 260, 14), "c⟨t⟩ → c⟨t−1⟩ of step t+1",
+             Qt.AlignLeft | Qt.AlignVCenter),
+            (QRectF(A_REG_X - 200, ay - 17, 195, 14), "a⟨t⟩ → a⟨t−1⟩ of step t+1",
+             Qt.AlignRight | Qt.AlignVCenter),
+        ]
+        if self._peep:
+            reg_bottom = bottom("c_prev")
+            pf, pu, po = (strips[f"peep_{g}"] for g in ("forget", "update", "output"))
+            left_x = C_REG_X - 40
+            fy = pf.pos().y() + TITLE_H + CELLS_H / 2
+            edges.append(([P(left_x, reg_bottom), P(left_x, fy), P(pf.pos().x() - 2, fy)], 2, "peep"))
+            under = pu.pos().y() + HEIGHT + 4
+            ux = pu.pos().x() + PEEP_W / 2
+            edges.append(([P(left_x, fy), P(left_x, under), P(ux, under),
+                           P(ux, pu.pos().y() + HEIGHT - 2)], 2, "peep"))
+            gap_x = M + STRIP_W / 2 + 7
+            ox = po.pos().x() + PEEP_W / 2
+            edges.append(([P(c_strip.pos().x() + c_strip.cells_rect().right() + 4, cy + 4),
+                           P(gap_x, cy + 4), P(gap_x, po.pos().y() - 6), P(ox, po.pos().y() - 6),
+                           P(ox, po.pos().y() - 1)], 2, "peep"))
+        self._edges.set_edges(edges, labels, self._bounds)

@@ -1,0 +1,210 @@
+"""The cell diagram widget: values shown, animation, unit selection, clicks, markers."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from lstm_viewer.gui import colormaps
+from lstm_viewer.gui.cell_diagram import CellDiagram
+
+ROOT = Path(__file__).resolve().parents[2]
+HIDDEN_NAMES = ("forget", "update", "candidate", "output", "write", "keep",
+                "c_prev", "c", "tanh_c", "a_prev", "a")
+
+
+def step_values(rng, H, n_x):
+    """A consistent LSTM step dict in the DirectionTrace.step layout."""
+    x = rng.normal(size=n_x) * 0.5
+    a_prev = np.tanh(rng.normal(size=H))
+    c_prev = rng.normal(size=H)
+    f, u, o = (1 / (1 + np.exp(-rng.normal(size=H))) for _ in range(3))
+    cand = np.tanh(rng.normal(size=H))
+    c = f * c_prev + u * cand
+    return dict(x=x, concat=np.concatenate([a_prev, x]), forget=f, update=u, candidate=cand,
+                output=o, write=u * cand, keep=f * c_prev, c_prev=c_prev, c=c,
+                tanh_c=np.tanh(c), a_prev=a_prev, a=o * np.tanh(c))
+
+
+@pytest.fixture
+def diagram(qtbot):
+    d = CellDiagram()
+    qtbot.addWidget(d)
+    d.resize(700, 650)
+    return d
+
+
+def structure(d, H=8, n_x=5, vocab=True, peepholes=False):
+    voc = [chr(ord("a") + i) for i in range(n_x)] if vocab else None
+    d.set_structure(input_size=n_x, hidden_size=H, has_peepholes=peepholes, has_head=vocab,
+                    output_size=n_x if vocab else None, vocab=voc)
+
+
+def assert_shows(d, values):
+    """Every node draws exactly ``values`` in its shown cells and reports them whole."""
+    for name in d.NODE_NAMES:
+        if name == "y_hat":
+            continue
+        shown = d.shown_units(name)
+        np.testing.assert_array_equal(d.displayed_values(name)[shown], values[name][shown])
+        np.testing.assert_array_equal(d.node_values(name), values[name])
+
+
+def test_static_step_shows_exactly_the_values(diagram, rng):
+    structure(diagram)
+    values = step_values(rng, 8, 5)
+    y = np.full(5, 0.2)
+    diagram.show_step(values, token_text="b", y_hat=y, animate=False)
+    assert_shows(diagram, values)
+    for name in diagram.NODE_NAMES:
+        if name != "y_hat":        # small sizes: every unit is shown, nothing summarised
+            assert diagram.shown_units(name).size == values[name].size
+    np.testing.assert_allclose(diagram.node_values("y_hat"), y)
+
+
+def test_animated_step_travels_and_ends_on_the_final_values(diagram, qtbot, rng):
+    structure(diagram)
+    first, second = step_values(rng, 8, 5), step_values(rng, 8, 5)
+    diagram.show_step(first, animate=False)
+    diagram.set_animation_duration(150)
+    with qtbot.waitSignal(diagram.animation.finished, timeout=3000):
+        diagram.show_step(second, animate=True)
+        # The step starts at the bottom: a⟨t⟩ at the top still shows the previous step.
+        np.testing.assert_allclose(diagram.displayed_values("a"), first["a"])
+        np.testing.assert_allclose(diagram.node_values("a"), second["a"])
+    assert_shows(diagram, second)
+
+
+def test_zero_duration_means_no_animation(diagram, qtbot, rng):
+    structure(diagram)
+    diagram.set_animation_duration(0)
+    values = step_values(rng, 8, 5)
+    with qtbot.waitSignal(diagram.animationFinished, timeout=1000):
+        diagram.show_step(values, animate=True)
+    assert_shows(diagram, values)
+
+
+def test_unit_selection_modes_pick_the_right_units(diagram, rng):
+    H = 40
+    structure(diagram, H=H, n_x=30)
+    diagram.set_max_units(5)
+    values = step_values(rng, H, 30)
+    diagram.show_step(values, animate=False)
+    top_active = np.sort(np.argsort(-np.abs(values["a"]))[:5])
+    np.testing.assert_array_equal(diagram.shown_units("a"), top_active)   # default: most active
+    diagram.set_unit_selection("most_changed")
+    changed = np.sort(np.argsort(-np.abs(values["a"] - values["a_prev"]))[:5])
+    for name in HIDDEN_NAMES:
+        np.testing.assert_array_equal(diagram.shown_units(name), changed)
+    diagram.set_unit_selection("manual", [39, 3, 1, 3])
+    np.testing.assert_array_equal(diagram.shown_units("c"), [1, 3, 39])
+    diagram.set_unit_selection("all")
+    np.testing.assert_array_equal(diagram.shown_units("forget"), np.arange(5))
+    # The rest is summarised, never dropped: caption counts and |mean| of the hidden units.
+    rest = np.abs(values["forget"][5:]).mean()
+    assert diagram.node_summary("forget") == [f"+ 35 more, |mean| {rest:.2f}"]
+    # concat: a⟨t−1⟩ part follows the hidden selection, x part its own largest |x|.
+    concat_shown = diagram.shown_units("concat")
+    np.testing.assert_array_equal(concat_shown[:5], np.arange(5))
+    x_top = np.sort(np.argsort(-np.abs(values["x"]), kind="stable")[:5])
+    np.testing.assert_array_equal(concat_shown[5:], x_top + H)
+    assert diagram.node_summary("concat")[1].startswith("+ 25 more")
+    assert_shows(diagram, values)
+
+
+def test_clicking_a_node_emits_its_name(diagram, qtbot, rng):
+    structure(diagram)
+    diagram.show_step(step_values(rng, 8, 5), animate=False)
+    diagram.show()
+    qtbot.waitExposed(diagram)
+    for name in ("update", "candidate", "c", "x", "y_hat"):
+        with qtbot.waitSignal(diagram.nodeClicked, timeout=1000,
+                              check_params_cb=lambda n, want=name: n == want):
+            qtbot.mouseClick(diagram.viewport, Qt.LeftButton, pos=diagram.node_view_pos(name))
+
+
+def test_clicking_a_unit_cell_emits_the_unit(diagram, qtbot, rng):
+    structure(diagram)
+    diagram.show_step(step_values(rng, 8, 5), animate=False)
+    diagram.show()
+    qtbot.waitExposed(diagram)
+    with qtbot.waitSignal(diagram.unitClicked, timeout=1000, check_params_cb=lambda u: u == 6):
+        qtbot.mouseClick(diagram.viewport, Qt.LeftButton, pos=diagram.node_view_pos("c", unit=6))
+
+
+def test_clamped_nodes_show_markers(diagram):
+    structure(diagram)
+    diagram.set_clamped({"update": "Γ_u := 1", "output": "Γ_o := 1"})
+    assert diagram.node_marker("update") == "Γ_u := 1"
+    assert diagram.node_marker("output") == "Γ_o := 1"
+    assert diagram.node_marker("forget") is None
+    diagram.set_clamped({})
+    assert all(diagram.node_marker(n) is None for n in diagram.NODE_NAMES)
+    with pytest.raises(KeyError):
+        diagram.set_clamped({"nonsense": "x"})
+
+
+def test_large_hidden_size_renders_with_a_summary(diagram, qtbot, rng):
+    H = 1024
+    structure(diagram, H=H, n_x=64)
+    values = step_values(rng, H, 64)
+    diagram.set_animation_duration(100)
+    with qtbot.waitSignal(diagram.animation.finished, timeout=3000):
+        diagram.show_step(values, animate=True)
+    assert diagram.shown_units("a").size == 16
+    assert diagram.node_summary("c")[0].startswith("+ 1008 more, |mean| ")
+    assert_shows(diagram, values)
+    image = diagram.grab_image()
+    assert not image.isNull() and image.width() > 0
+
+
+def test_peephole_values_are_shown(diagram, rng):
+    structure(diagram, peepholes=True)
+    values = step_values(rng, 8, 5)
+    peep = {g: rng.normal(size=8) for g in ("forget", "update", "output")}
+    diagram.show_step(values, peephole=peep, animate=False)
+    for gate, vals in peep.items():
+        np.testing.assert_allclose(diagram.peephole_values(gate), vals)
+
+
+def test_structure_without_head_or_vocab(diagram, rng):
+    diagram.set_structure(input_size=3, hidden_size=4, has_peepholes=False, has_head=True,
+                          output_size=2, vocab=None)
+    y = np.array([0.25, 0.75])
+    diagram.show_step(step_values(rng, 4, 3), y_hat=y, animate=False)
+    np.testing.assert_allclose(diagram.node_values("y_hat"), y)
+    diagram.set_structure(input_size=3, hidden_size=4, has_peepholes=False, has_head=False,
+                          output_size=None, vocab=None)
+    diagram.show_step(step_values(rng, 4, 3), animate=False)
+
+
+def test_dark_theme_and_highlight(diagram, rng):
+    structure(diagram)
+    diagram.show_step(step_values(rng, 8, 5), animate=False)
+    diagram.set_dark(True)
+    diagram.highlight_unit(3)
+    diagram.highlight_unit(None)
+    assert not diagram.grab_image().isNull()
+
+
+def test_colormaps_cover_both_ranges():
+    rgba = colormaps.to_rgba(np.array([-1.0, 0.0, 1.0, 5.0]), "diverging")
+    assert rgba.shape == (4, 4) and rgba.dtype == np.uint8
+    np.testing.assert_array_equal(rgba[2], rgba[3])            # clipped at the range end
+    seq = colormaps.lut_indices(np.array([0.0, 0.5, 1.0]), "sequential")
+    assert seq.tolist() == [0, 128, 255]
+    assert len(colormaps.to_qcolors([0.1, 0.9], "sequential", dark=True)) == 2
+
+
+def test_demo_runs_offscreen(qtbot, tmp_path):
+    spec = importlib.util.spec_from_file_location("cell_diagram_demo",
+                                                  ROOT / "examples" / "cell_diagram_demo.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    out = tmp_path / "diagram.png"
+    assert demo.main(["--screenshot", str(out), "--peepholes", "--size", "700x650"]) == 0
+    assert out.stat().st_size > 10_000
