@@ -116,7 +116,8 @@ class Intervention:
         return text
 
 
-def _parse_units(text: str) -> tuple[int, ...]:
+def parse_units(text: str) -> tuple[int, ...]:
+    """``0,3,5`` or ``2-6`` (or a mix) → sorted unique unit indices."""
     units: list[int] = []
     for part in text.split(","):
         part = part.strip()
@@ -133,6 +134,9 @@ def _parse_units(text: str) -> tuple[int, ...]:
     if not units or min(units) < 0:
         raise InterventionError(f"bad unit list '{text}': use e.g. 0,3,5 or 2-6")
     return tuple(sorted(set(units)))
+
+
+_parse_units = parse_units
 
 
 def _split_suffixes(spec: str) -> tuple[str, str | None, str | None]:
@@ -189,7 +193,7 @@ def parse(spec: str) -> Intervention:
             raise InterventionError(f"bad layer in '{spec}': use e.g. forget=1#0") from None
         if layer < 0:
             raise InterventionError(f"bad layer in '{spec}': layers count from 0")
-    units = None if unit_text is None else _parse_units(unit_text)
+    units = None if unit_text is None else parse_units(unit_text)
     text = text.lower()
     text = _ALIASES.get(text, text)
     if "=" in text:

@@ -145,20 +145,20 @@ class WhyUpdate:
         if self.gate_fixed is not None and self.gate_closed.all():
             out.append(
                 f"the update gate is held shut here ({self.gate_fixed}), so nothing is ever written "
-                f"and c only decays through Γ_f, whatever c̃ is (c̃ near zero on {c:.0%} of steps)."
+                f"and c only decays through Γ_f, whatever the candidate is (near zero on {c:.0%} of steps)."
             )
             return " ".join(out)
         if self.gate_fixed is not None:
             out.append(
                 f"the update gate is fixed here ({self.gate_fixed}), so Γ_u never decides anything: "
-                f"the write is off on {off:.0%} of steps, and only because c̃ is near zero "
+                f"the write is off on {off:.0%} of steps, and only because the candidate is near zero "
                 f"({c:.0%} of steps). Whatever the unit must not store now gets stored unless "
                 f"W_c and b_c put z_c inside the band |z_c| < {self.candidate_band:.3f}."
             )
             return " ".join(out)
         out.append(
-            f"the gate Γ_u is closed on {g:.0%} of steps, the candidate c̃ is near zero on {c:.0%}, "
-            f"and the write Γ_u⊙c̃ is off on {off:.0%}."
+            f"the gate Γ_u is closed on {g:.0%} of steps, the candidate is near zero on {c:.0%}, "
+            f"and the write Γ_u × candidate is off on {off:.0%}."
         )
         if off > 0:
             out.append(
@@ -182,8 +182,8 @@ class WhyUpdate:
             )
         elif causes["gate"] + causes["both"] >= 2 * (causes["candidate"] + causes["product"]):
             out.append(
-                "So here the gate, not W_c and b_c, decides when nothing is written, while c̃ "
-                f"keeps carrying a value (mean |c̃| {self.open_candidate_magnitude():.2f} when the gate "
+                "So here the gate, not W_c and b_c, decides when nothing is written, while the candidate "
+                f"keeps carrying a value (mean |candidate| {self.open_candidate_magnitude():.2f} when the gate "
                 "is open)."
             )
         elif causes["candidate"] >= 2 * (causes["gate"] + causes["both"]):
@@ -197,7 +197,7 @@ class WhyUpdate:
         z_c = self.z_candidate
         out.append(
             f"Why the split matters: Γ_u < {eps:g} for every z_u below {self.gate_threshold:.2f}, a "
-            f"half-line, but |c̃| < {eps:g} only while |z_c| < {self.candidate_band:.3f}, a band "
+            f"half-line, but |candidate| < {eps:g} only while |z_c| < {self.candidate_band:.3f}, a band "
             f"{2 * self.candidate_band:.3f} wide, against a spread of z_c from {z_c.min():.2f} to "
             f"{z_c.max():.2f} on this run. Holding z_c in that band for every input that must not write, "
             "while the same W_c, b_c carry the value for the inputs that must, is the input weight "

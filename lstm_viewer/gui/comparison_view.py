@@ -1,0 +1,325 @@
+"""Intact versus intervened, step by step: what switching a gate off breaks.
+
+Four stacked plots sharing the time axis — c⟨t⟩ and a⟨t⟩ of one unit in
+both runs, the probability each run gives the correct next token, and the
+divergence ‖c_int − c_abl‖ (and ‖a_int − a_abl‖) per step — under a
+heading with the accuracy and loss of both runs. The numbers come from
+:func:`lstm_viewer.engine.compare.compare`; this module only draws them.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from ..engine.compare import Comparison, compare
+
+INTACT_COLOUR = "#1f77b4"
+INTERVENED_COLOUR = "#d62728"
+C_DIFF_COLOUR = "#9467bd"
+A_DIFF_COLOUR = "#2ca02c"
+CURSOR_COLOUR = "#ff9f1c"
+
+
+def style_plots(view: pg.GraphicsLayoutWidget, plots, dark: bool) -> None:
+    """Background, axis and title colours of ``plots`` for the light or dark theme."""
+    view.setBackground("#1e1f22" if dark else "w")
+    fg = "#d0d0d0" if dark else "#333333"
+    for plot in plots:
+        for axis in ("left", "bottom"):
+            ax = plot.getAxis(axis)
+            ax.setPen(fg)
+            ax.setTextPen(fg)
+        plot.titleLabel.setAttr("color", fg)
+        plot.setTitle(plot.titleLabel.text)
+        if plot.legend is not None:
+            plot.legend.setLabelTextColor(fg)
+            plot.legend.setBrush(pg.mkBrush(30, 31, 34, 210) if dark else pg.mkBrush(255, 255, 255, 210))
+
+
+class ComparisonView(QWidget):
+    """Intact vs intervened c, a, p(correct) and divergence, with both scores.
+
+    Use :meth:`set_traces`; :meth:`set_unit` picks the unit whose c and a are
+    drawn (by default the one that diverges most), :meth:`set_step` moves the
+    time cursor.
+
+    Signals
+    -------
+    stepClicked(int)
+        A click on a plot at time t.
+    """
+
+    stepClicked = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("comparisonView")
+        self.intact = None
+        self.intervened = None
+        self.targets = None
+        self.targets_are_intact = False
+        self.comparison: Comparison | None = None
+        self.unit = 0
+        self.layer = 0
+        # Until someone picks a unit, show the one that diverges most.
+        self._unit_chosen = False
+
+        self.heading = QLabel("Switch an intervention on to compare the intact run with the intervened one.")
+        self.heading.setObjectName("comparisonHeading")
+        self.heading.setWordWrap(True)
+        self.heading.setTextFormat(Qt.RichText)
+        self.heading.setTextInteractionFlags(Qt.TextSelectableByMouse)
+
+        self.layer_box = QComboBox()
+        self.layer_box.setAccessibleName("layer")
+        self.layer_box.currentIndexChanged.connect(self._on_layer_box)
+        self.unit_spin = QSpinBox()
+        self.unit_spin.setAccessibleName("unit")
+        self.unit_spin.valueChanged.connect(self._on_unit_spin)
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("c and a of"))
+        controls.addWidget(self.layer_box)
+        controls.addWidget(QLabel("unit"))
+        controls.addWidget(self.unit_spin)
+        controls.addStretch(1)
+
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setMinimumHeight(360)
+        self.plots: dict[str, pg.PlotItem] = {}
+        specs = (("c", "c⟨t⟩ of the unit", "c"), ("a", "a⟨t⟩ of the unit", "a"),
+                 ("p", "probability of the correct output", "p"),
+                 ("div", "divergence per step", "‖Δ‖"))
+        for row, (name, title, ylabel) in enumerate(specs):
+            plot = self.view.addPlot(row=row, col=0, title=title)
+            plot.setLabel("left", ylabel)
+            plot.setMenuEnabled(False)
+            plot.setMouseEnabled(x=True, y=False)
+            plot.showGrid(x=False, y=True, alpha=0.2)
+            if name == "div":
+                # A translucent box keeps the legend readable over the curves.
+                plot.addLegend(offset=(-4, 2), labelTextSize="8pt", colCount=2,
+                               brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#bbbbbb"))
+            plot.getAxis("left").setWidth(48)
+            if row:
+                plot.setXLink(self.plots["c"])
+            self.plots[name] = plot
+        self.plots["div"].setLabel("bottom", "t (step)")
+        self.plots["p"].setYRange(0, 1, padding=0.05)
+        self.cursors = []
+        for plot in self.plots.values():
+            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(CURSOR_COLOUR, width=1.5))
+            cursor.setZValue(10)
+            cursor.setVisible(False)
+            plot.addItem(cursor, ignoreBounds=True)
+            self.cursors.append(cursor)
+        self.view.scene().sigMouseClicked.connect(self._on_click)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addLayout(controls)
+        layout.addWidget(self.view, 1)
+        self.set_dark(False)
+
+    # --- public API ---------------------------------------------------------------------
+
+    def set_traces(self, intact, intervened, targets=None, layer: int | None = None) -> None:
+        """Show two runs of the same model on the same inputs.
+
+        Parameters
+        ----------
+        intact, intervened : Trace
+        targets : array_like of int, optional
+            Correct output per step (negative: not scored). Without them
+            the intact run's own prediction is used, so "correct" then means
+            "what the intact cell said".
+        layer : int, optional
+            Layer whose units are drawn (keeps the current one when None).
+        """
+        self.intact, self.intervened = intact, intervened
+        if intact is None or intervened is None:
+            self.comparison = None
+            self._clear()
+            return
+        self.targets_are_intact = targets is None and intact.y_hat is not None
+        if self.targets_are_intact:
+            targets = np.asarray(intact.y_hat).argmax(axis=1)
+        self.targets = None if targets is None else np.asarray(targets)
+        self.comparison = compare(intact, intervened, self.targets)
+        n_layers = len(intact.layers)
+        self.layer_box.blockSignals(True)
+        if self.layer_box.count() != n_layers:
+            self.layer_box.clear()
+            self.layer_box.addItems([f"layer {k}" for k in range(n_layers)])
+        if layer is not None:
+            self.layer = int(layer)
+        self.layer = min(self.layer, n_layers - 1)
+        self.layer_box.setCurrentIndex(self.layer)
+        self.layer_box.blockSignals(False)
+        self._set_unit_range()
+        if self.unit >= self._hidden_width() or not self._unit_chosen:
+            self.unit = self.most_divergent_unit()
+        self._sync_unit_spin()
+        self._redraw()
+
+    def set_unit(self, unit: int, layer: int | None = None) -> None:
+        """Draw c and a of ``unit`` (of ``layer``, if given)."""
+        if layer is not None and self.intact is not None and 0 <= layer < len(self.intact.layers):
+            self.layer = int(layer)
+            self.layer_box.blockSignals(True)
+            self.layer_box.setCurrentIndex(self.layer)
+            self.layer_box.blockSignals(False)
+            self._set_unit_range()
+        self.unit = int(unit)
+        self._unit_chosen = True
+        self._sync_unit_spin()
+        self._redraw()
+
+    def set_step(self, t: int) -> None:
+        """Move the time cursor to step ``t``."""
+        for cursor in self.cursors:
+            cursor.setValue(t)
+            cursor.setVisible(self.comparison is not None)
+
+    def set_dark(self, dark: bool) -> None:
+        style_plots(self.view, self.plots.values(), dark)
+
+    def most_divergent_unit(self) -> int:
+        """The unit of the current layer whose c differs most between the runs."""
+        if self.intact is None:
+            return 0
+        diff = np.abs(self._states(self.intact, "c") - self._states(self.intervened, "c")).max(axis=0)
+        return int(diff.argmax())
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _states(self, trace, name):
+        return np.concatenate([getattr(d, name) for d in trace.layers[self.layer]], axis=1)
+
+    def _hidden_width(self) -> int:
+        return sum(d.hidden_size for d in self.intact.layers[self.layer])
+
+    def _set_unit_range(self) -> None:
+        self.unit_spin.blockSignals(True)
+        self.unit_spin.setRange(0, max(0, self._hidden_width() - 1))
+        self.unit_spin.blockSignals(False)
+
+    def _sync_unit_spin(self) -> None:
+        self.unit_spin.blockSignals(True)
+        self.unit_spin.setValue(self.unit)
+        self.unit_spin.blockSignals(False)
+
+    def _on_layer_box(self, index: int) -> None:
+        if index < 0 or self.intact is None:
+            return
+        self.layer = index
+        self._set_unit_range()
+        self.unit = self.most_divergent_unit()
+        self._sync_unit_spin()
+        self._redraw()
+
+    def _on_unit_spin(self, value: int) -> None:
+        self.unit = value
+        self._unit_chosen = True
+        self._redraw()
+
+    def _clear(self) -> None:
+        for plot in self.plots.values():
+            for item in list(plot.listDataItems()):
+                plot.removeItem(item)
+            if plot.legend is not None:
+                plot.legend.clear()
+        self.curves = {}
+        self.heading.setText("Switch an intervention on to compare the intact run with the intervened one.")
+
+    def _plot(self, name: str, key: str, x, y, colour: str, label: str, dashed=False, symbol=None):
+        pen = pg.mkPen(colour, width=1.6, style=Qt.DashLine if dashed else Qt.SolidLine)
+        kwargs = dict(pen=pen, name=label, connect="finite")
+        if symbol:
+            kwargs.update(symbol=symbol, symbolSize=5, symbolBrush=colour, symbolPen=None)
+        self.curves[key] = self.plots[name].plot(x, y, **kwargs)
+
+    def _redraw(self) -> None:
+        if self.comparison is None:
+            return
+        for plot in self.plots.values():
+            for item in list(plot.listDataItems()):
+                plot.removeItem(item)
+            if plot.legend is not None:
+                plot.legend.clear()
+        self.curves = {}
+        cmp = self.comparison
+        T = cmp.length
+        t = np.arange(T)
+        u = self.unit
+        for name in ("c", "a"):
+            self._plot(name, f"{name}_intact", t, self._states(self.intact, name)[:, u],
+                       INTACT_COLOUR, "intact")
+            self._plot(name, f"{name}_intervened", t, self._states(self.intervened, name)[:, u],
+                       INTERVENED_COLOUR, "intervened", dashed=True)
+        self.plots["c"].setTitle(f"c⟨t⟩ of unit {u}, layer {self.layer}")
+        self.plots["a"].setTitle(f"a⟨t⟩ of unit {u}, layer {self.layer}")
+        if cmp.intact is not None:
+            # Only scored steps have a target; sparse ones read better as dots.
+            sparse = cmp.intact.n_scored < 0.5 * T
+            symbol = "o" if sparse else None
+            for key, run_score, colour, label, dashed in (
+                    ("p_intact", cmp.intact, INTACT_COLOUR, "intact", False),
+                    ("p_intervened", cmp.intervened, INTERVENED_COLOUR, "intervened", True)):
+                p = run_score.p_correct
+                if sparse:
+                    keep = np.isfinite(p)
+                    self._plot("p", key, t[keep], p[keep], colour, label, dashed, symbol)
+                else:
+                    self._plot("p", key, t, p, colour, label, dashed)
+            self.plots["p"].setTitle("probability of the intact run's prediction" if self.targets_are_intact
+                                     else "probability of the correct output")
+        else:
+            self.plots["p"].setTitle("probability of the correct output (the model has no softmax head)")
+        self._plot("div", "div_c", t, cmp.div_c, C_DIFF_COLOUR, "‖c_int − c_abl‖")
+        self._plot("div", "div_a", t, cmp.div_a, A_DIFF_COLOUR, "‖a_int − a_abl‖", dashed=True)
+        # Head-room above the largest divergence keeps the legend off the curves.
+        top = float(max(cmp.div_c.max(), cmp.div_a.max(), 1e-6))
+        self.plots["div"].setYRange(0, top * 1.6, padding=0)
+        self.plots["c"].setXRange(0, max(1, T - 1), padding=0.01)
+        self.heading.setText(self._heading_html())
+
+    def _heading_html(self) -> str:
+        cmp = self.comparison
+        what = ", ".join(html.escape(s) for s in cmp.interventions) or "nothing"
+        first = cmp.first_divergence()
+        drift = ("the runs never diverge" if first is None else
+                 f"c diverges from step {first}; largest ‖Δc‖ {cmp.div_c.max():.3g} at step "
+                 f"{int(cmp.div_c.argmax())}")
+        rows = ""
+        if cmp.intact is not None:
+            what_right = "agreement with the intact run" if self.targets_are_intact else "accuracy"
+            rows = (
+                "<table cellspacing='0' cellpadding='3'>"
+                f"<tr><th></th><th align='right'>{what_right}</th><th align='right'>loss</th></tr>"
+                f"<tr><td style='color:{INTACT_COLOUR}'>intact</td>"
+                f"<td align='right'>{cmp.intact.accuracy:.1%}</td><td align='right'>{cmp.intact.loss:.4f}</td></tr>"
+                f"<tr><td style='color:{INTERVENED_COLOUR}'>intervened</td>"
+                f"<td align='right'>{cmp.intervened.accuracy:.1%}</td>"
+                f"<td align='right'>{cmp.intervened.loss:.4f}</td></tr></table>"
+                f"<small>{cmp.intact.n_scored} scored steps</small>"
+            )
+        key = (f"<span style='color:{INTACT_COLOUR}'>━━ intact</span> &nbsp; "
+               f"<span style='color:{INTERVENED_COLOUR}'>╍╍ intervened</span>")
+        return f"<b>Intervention:</b> {what} &nbsp;&nbsp; {key}<br>{drift}{rows}"
+
+    def _on_click(self, event) -> None:
+        if self.comparison is None:
+            return
+        pos = event.scenePos()
+        for plot in self.plots.values():
+            if plot.vb.sceneBoundingRect().contains(pos):
+                x = plot.vb.mapSceneToView(pos).x()
+                self.stepClicked.emit(int(np.clip(round(x), 0, self.comparison.length - 1)))
+                event.accept()
+                return

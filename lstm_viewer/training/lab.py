@@ -1,0 +1,346 @@
+"""The variant lab: train each gate variant from scratch and compare them.
+
+Every variant of Greff et al. 2017 ("LSTM: A Search Space Odyssey") that
+this trainer knows — the standard cell, NIG (Γ_u := 1), NFG (Γ_f := 1), NOG
+(Γ_o := 1) and CIFG (Γ_u := 1 − Γ_f) — is trained on one bundled task with
+the same hidden size, the same seeds and the same budget, then scored on the
+task's fixed test set. :class:`LabResult` turns the runs into a table (mean
+and spread over seeds) and a text that compares the ranking with the paper's
+findings, saying whatever the numbers say.
+
+NumPy only, no Qt: the GUI's lab view runs :func:`run_lab` on a worker
+thread and the ``lab`` subcommand runs it headless.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .evaluation import evaluate
+from .network import VARIANTS
+from .tasks import get_task
+from .trainer import train
+
+#: The variants in table order.
+ALL_VARIANTS = ("standard", "nig", "nfg", "nog", "cifg")
+#: Table names and what each removes.
+VARIANT_NAMES = {
+    "standard": ("standard", "all gates"),
+    "nig": ("NIG", "no update gate, Γ_u := 1"),
+    "nfg": ("NFG", "no forget gate, Γ_f := 1"),
+    "nog": ("NOG", "no output gate, Γ_o := 1"),
+    "cifg": ("CIFG", "coupled, Γ_u := 1 − Γ_f"),
+}
+#: Lab tasks and their default budget: a few minutes for the whole lab on
+#: two shared cores (5 variants × 3 seeds), enough for the standard cell to
+#: learn the task well.
+LAB_TASKS = ("latch", "counting")
+DEFAULT_STEPS = {"latch": 800, "counting": 500}
+DEFAULT_SEEDS = 3
+# A difference in mean accuracy counts as real only when it exceeds both of
+# these: an absolute floor and twice its standard error over seeds.
+MIN_DIFFERENCE = 0.02
+
+
+class LabCancelled(Exception):
+    """Raised inside a training callback to stop the lab."""
+
+
+@dataclass
+class RunResult:
+    """One variant trained with one seed.
+
+    Attributes
+    ----------
+    variant : str
+    seed : int
+    accuracy, loss : float
+        On the task's test set, scored positions only.
+    steps : list of int
+        Training steps of the learning curve.
+    train_loss : list of float
+        Mean training loss up to each of ``steps``.
+    seconds : float
+        Training and evaluation time.
+    """
+
+    variant: str
+    seed: int
+    accuracy: float
+    loss: float
+    steps: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class VariantSummary:
+    """Mean and spread of one variant over seeds."""
+
+    variant: str
+    n: int
+    acc_mean: float
+    acc_std: float
+    acc_min: float
+    acc_max: float
+    loss_mean: float
+    loss_std: float
+
+    @property
+    def name(self) -> str:
+        return VARIANT_NAMES[self.variant][0]
+
+
+def _std(values) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+@dataclass
+class LabResult:
+    """Every run of a lab and what they add up to.
+
+    Attributes
+    ----------
+    task : str
+    variants : list of str
+        Requested variants, in order.
+    seeds : list of int
+    steps, hidden_size : int
+        The shared budget and size.
+    runs : list of RunResult
+        Finished runs (fewer than requested when cancelled).
+    cancelled : bool
+    seconds : float
+    baseline : float
+        Test accuracy of always answering the most common target: what a
+        model that learned nothing about the sequence scores.
+    """
+
+    task: str
+    variants: list[str]
+    seeds: list[int]
+    steps: int
+    hidden_size: int
+    runs: list[RunResult] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+    baseline: float = float("nan")
+
+    def summary(self, variant: str) -> VariantSummary | None:
+        """Mean and spread over seeds of one variant; None if it has no finished run."""
+        runs = [r for r in self.runs if r.variant == variant]
+        if not runs:
+            return None
+        acc = [r.accuracy for r in runs]
+        loss = [r.loss for r in runs]
+        return VariantSummary(variant, len(runs), float(np.mean(acc)), _std(acc), float(min(acc)),
+                              float(max(acc)), float(np.mean(loss)), _std(loss))
+
+    def summaries(self) -> list[VariantSummary]:
+        return [s for s in (self.summary(v) for v in self.variants) if s is not None]
+
+    def ranking(self) -> list[VariantSummary]:
+        """Variants best first: higher mean accuracy, then lower mean loss."""
+        return sorted(self.summaries(), key=lambda s: (-s.acc_mean, s.loss_mean))
+
+    def table(self) -> str:
+        """The results table as fixed-width text."""
+        head = (f"task {self.task}: hidden {self.hidden_size}, {self.steps} training steps, "
+                f"seeds {','.join(str(s) for s in self.seeds)}"
+                + (" (cancelled: partial results)" if self.cancelled else ""))
+        lines = [head,
+                 f"{'variant':<9} {'removes':<25} {'seeds':>5}  {'test accuracy':<31} {'test loss':<15}",
+                 f"{'':<9} {'':<25} {'':>5}  {'mean ± sd  [min–max]':<31} {'mean ± sd':<15}"]
+        for v in self.variants:
+            name, removes = VARIANT_NAMES[v]
+            s = self.summary(v)
+            if s is None:
+                lines.append(f"{name:<9} {removes:<25} {0:>5}  {'not run':<31}")
+                continue
+            acc = f"{s.acc_mean:6.1%} ± {s.acc_std:4.1%} [{s.acc_min:.1%}–{s.acc_max:.1%}]"
+            loss = f"{s.loss_mean:.3f} ± {s.loss_std:.3f}"
+            lines.append(f"{name:<9} {removes:<25} {s.n:>5}  {acc:<31} {loss:<15}")
+        return "\n".join(lines)
+
+    def _differs(self, a: VariantSummary, b: VariantSummary) -> float:
+        """Mean accuracy of ``a`` minus ``b`` if the gap is clear, else 0."""
+        gap = a.acc_mean - b.acc_mean
+        se = np.sqrt(a.acc_std ** 2 / a.n + b.acc_std ** 2 / b.n)
+        return gap if abs(gap) > max(MIN_DIFFERENCE, 2 * se) else 0.0
+
+    def results_text(self) -> str:
+        """What the numbers show, set against Greff et al. 2017's findings."""
+        ranked = self.ranking()
+        if not ranked:
+            return "No run finished, so there is nothing to compare."
+        order = " > ".join(f"{s.name} {s.acc_mean:.1%}" for s in ranked)
+        out = [f"Ranking on {self.task} by mean test accuracy: {order}."]
+        std = self.summary("standard")
+        if std is None:
+            out.append("The standard cell was not trained, so no variant can be compared with it.")
+            return " ".join(out)
+        if np.isfinite(self.baseline):
+            out.append(
+                f"Always answering the most common target would score {self.baseline:.1%}; the "
+                f"standard cell reached {std.acc_mean:.1%}."
+            )
+            if std.acc_mean - self.baseline <= MIN_DIFFERENCE:
+                out.append(
+                    f"So within {self.steps} steps the standard cell has not learned {self.task}, and "
+                    "variants cannot be ranked by what none of them learned: Greff et al.'s findings "
+                    "(forget gate crucial, CIFG harmless, no input gate hurting on speech and "
+                    "handwriting) can be neither confirmed nor refuted by this run. Raise the number "
+                    "of steps."
+                )
+                if self.cancelled:
+                    out.append("The lab was cancelled, so some variants have fewer seeds than asked for.")
+                return " ".join(out)
+        counts = sorted({s.n for s in ranked})
+        seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+        if counts[-1] < 2:
+            out.append(
+                f"With one seed per variant there is no spread to judge by, so a gap counts as clear "
+                f"when it exceeds {MIN_DIFFERENCE:.0%}; run more seeds before trusting it."
+            )
+        else:
+            out.append(
+                f"A gap counts as clear here only when it exceeds {MIN_DIFFERENCE:.0%} and twice its "
+                f"standard error over the {seeds} seeds."
+            )
+
+        def verdict(variant: str) -> tuple[VariantSummary | None, float]:
+            s = self.summary(variant)
+            return s, (0.0 if s is None else self._differs(s, std))
+
+        claims = [
+            ("nfg", "Greff et al. found the forget gate crucial (NFG hurt on every data set)", True),
+            ("cifg", "They found coupling the gates (CIFG) harmless", False),
+            ("nig", "They found that removing the input (update) gate hurt on speech and handwriting, "
+                    "not on music", True),
+            ("nog", "They found that removing the output gate hurt on speech and handwriting", True),
+        ]
+        for variant, claim, paper_says_worse in claims:
+            s, gap = verdict(variant)
+            if s is None:
+                continue
+            if gap < 0:
+                what = f"here {s.name} is clearly worse than the standard cell ({gap:+.1%})"
+                tail = "which agrees with the paper" if paper_says_worse else "which contradicts the paper"
+            elif gap > 0:
+                what = f"here {s.name} is clearly better than the standard cell ({gap:+.1%})"
+                tail = "which contradicts the paper"
+            else:
+                what = (f"here {s.name} is within the noise of the standard cell "
+                        f"({s.acc_mean - std.acc_mean:+.1%})")
+                tail = ("so this run does not confirm it" if paper_says_worse
+                        else "which agrees with the paper")
+            out.append(f"{claim}; {what}, {tail}.")
+        if self.cancelled:
+            out.append("The lab was cancelled, so some variants have fewer seeds than asked for.")
+        out.append(
+            f"These are tiny one-layer models on a synthetic {self.task} task with a short budget "
+            f"({self.steps} steps), not the paper's speech, handwriting and music benchmarks with "
+            "tuned hyperparameters; a longer budget can change the picture."
+        )
+        return " ".join(out)
+
+
+def _baseline(task) -> float:
+    """Test accuracy of always predicting the most common scored target."""
+    counts: dict[int, int] = {}
+    total = 0
+    for _, targets, scored in task.examples("test"):
+        values, n = np.unique(targets[np.asarray(scored, bool)], return_counts=True)
+        for v, k in zip(values.tolist(), n.tolist()):
+            counts[v] = counts.get(v, 0) + k
+        total += int(n.sum())
+    return max(counts.values()) / total if total else float("nan")
+
+
+def run_lab(task: str, variants=ALL_VARIANTS, seeds=DEFAULT_SEEDS, steps: int | None = None,
+            hidden_size: int | None = None, batch_size: int | None = None,
+            progress=None, on_run=None, should_stop=None, callback_every: int = 25) -> LabResult:
+    """Train every variant with every seed on ``task`` and score each on its test set.
+
+    Parameters
+    ----------
+    task : str
+        ``"latch"`` or ``"counting"`` (any task name the trainer knows works).
+    variants : iterable of str
+        Subset of :data:`ALL_VARIANTS`, in the order to run and show them.
+    seeds : int or iterable of int
+        A count (seeds 0..N−1) or the seeds themselves; every variant gets
+        the same seeds, so run k of every variant starts from the same
+        random stream.
+    steps, hidden_size, batch_size : int, optional
+        Shared budget and size; defaults from :data:`DEFAULT_STEPS` and the
+        task.
+    progress : callable, optional
+        ``progress(variant, seed, step, train_loss, steps)`` during training;
+        returning ``False`` cancels the lab (finished runs are kept).
+    on_run : callable, optional
+        ``on_run(result)`` with each :class:`RunResult` as it finishes.
+    should_stop : callable, optional
+        ``should_stop() -> bool``, asked before each run and at every
+        progress point; True cancels the lab (finished runs are kept).
+
+    Returns
+    -------
+    LabResult
+    """
+    spec = get_task(task)
+    variants = [str(v).lower() for v in variants]
+    for v in variants:
+        if v not in VARIANTS:
+            raise ValueError(f"unknown variant '{v}'; known: {', '.join(ALL_VARIANTS)}")
+    if not variants:
+        raise ValueError("no variant to train")
+    seed_list = list(range(int(seeds))) if np.isscalar(seeds) else [int(s) for s in seeds]
+    if not seed_list:
+        raise ValueError("at least one seed is needed")
+    steps = int(steps if steps is not None else DEFAULT_STEPS.get(spec.name, spec.steps))
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    H = int(hidden_size or spec.hidden_size)
+    result = LabResult(spec.name, variants, seed_list, steps, H, baseline=_baseline(spec))
+    start = time.perf_counter()
+    # Seed-major order: after one round every variant has a result, so a lab
+    # cancelled early still compares all of them.
+    for seed in seed_list:
+        for variant in variants:
+            if should_stop is not None and should_stop():
+                result.cancelled = True
+                break
+            t0 = time.perf_counter()
+            curve_steps: list[int] = []
+            curve_loss: list[float] = []
+
+            def report(step, train_loss, steps, _v=variant, _s=seed, _cs=curve_steps,
+                       _cl=curve_loss, **_):
+                _cs.append(int(step))
+                _cl.append(float(train_loss))
+                if should_stop is not None and should_stop():
+                    return False
+                if progress is not None and progress(_v, _s, int(step), float(train_loss), steps) is False:
+                    return False
+                return True
+
+            model, history = train(spec.name, hidden_size=H, variant=variant, seed=seed, steps=steps,
+                                   batch_size=batch_size, callback=report,
+                                   callback_every=max(1, min(callback_every, steps)))
+            if history["stopped"]:
+                result.cancelled = True
+                break
+            score = evaluate(model, spec.name)
+            run = RunResult(variant, seed, float(score.accuracy), float(score.loss),
+                            curve_steps, curve_loss, time.perf_counter() - t0)
+            result.runs.append(run)
+            if on_run is not None:
+                on_run(run)
+        if result.cancelled:
+            break
+    result.seconds = time.perf_counter() - start
+    return result
