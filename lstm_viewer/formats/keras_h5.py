@@ -188,7 +188,7 @@ def _vars(group, path: str, reader: _Reader) -> tuple[list[np.ndarray], list[str
     g = group[path]
     keys = sorted(g.keys(), key=lambda s: int(s) if s.isdigit() else 1 << 30)
     names = [f"{path}/{k}" for k in keys]
-    return [reader.read(g[k], n) for k, n in zip(keys, names)], names
+    return [reader.read(g[k], n) for k, n in zip(keys, names, strict=True)], names
 
 
 def _k3_lstm_direction(root, path, reader, reverse):
@@ -336,7 +336,7 @@ def _guess_class(short: list[str], wnames: list[str]) -> str:
 
 
 def _legacy_direction(arrays, wnames, short, reverse):
-    by = dict(zip(short, zip(arrays, wnames)))
+    by = dict(zip(short, zip(arrays, wnames, strict=True), strict=True))
     if "kernel" not in by or "recurrent_kernel" not in by:
         raise LoadError(f"LSTM weights {wnames} lack a kernel or recurrent_kernel")
     names = [by["kernel"][1], by["recurrent_kernel"][1]] + ([by["bias"][1]] if "bias" in by else [])

@@ -106,7 +106,7 @@ def _rebuild_tensor(storage, storage_offset, size, stride, *_ignored):
         raise LoadError(f"a tensor of size {size} has more elements than its storage '{storage.key}' "
                         f"({storage.numel})")
     # Check the tensor fits its storage before touching any bytes.
-    last = offset + sum((n - 1) * st for n, st in zip(size, stride))
+    last = offset + sum((n - 1) * st for n, st in zip(size, stride, strict=True))
     if last >= storage.numel:
         raise LoadError(
             f"a tensor of size {size} at offset {offset} reaches past its storage '{storage.key}' "

@@ -1,8 +1,8 @@
 """Every kind of bad file gives one LoadError line, quickly, naming what is wrong."""
 
 import json
-import re
 import pickle
+import re
 import struct
 import time
 import zipfile
@@ -159,8 +159,8 @@ def test_safetensors_without_lstm(tmp_path):
 def test_nan_in_native_weight_is_named(tmp_path):
     model = tiny_model()
     path = save_native(model, tmp_path / "ok.safetensors")
-    from safetensors.numpy import load_file, save_file
     from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
     with safe_open(str(path), "np") as f:
         meta = f.metadata()
     tensors = load_file(str(path))

@@ -71,7 +71,7 @@ def test_torch_char_model_loads_whole(tmp_path, bidirectional):
     assert max_error(trace, a_ref[0].numpy()) < TOL
     assert np.max(np.abs(trace.y_hat - y_ref[0].numpy())) < TOL
     # Gates too, against the cell equations on torch's own weights.
-    W_ih, W_hh = net.core.weight_ih_l0.detach().numpy(), net.core.weight_hh_l0.detach().numpy()
+    W_ih = net.core.weight_ih_l0.detach().numpy()  # a⟨−1⟩ = 0: W_hh plays no part at t = 0
     b = (net.core.bias_ih_l0 + net.core.bias_hh_l0).detach().numpy()
     x0 = net.chars.weight.detach().numpy()[ids[0]]
     z = W_ih @ x0 + b  # a⟨0⟩ = 0
