@@ -26,14 +26,15 @@ from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from . import colormaps
-from .vector_strip import CELLS_H, HEIGHT, TITLE_H, VectorStrip, _font, theme_colors
+from .vector_strip import CELLS_H, HEIGHT, TITLE_H, VectorStrip, _font, draw_label, theme_colors
 
 # --------------------------------------------------------------- layout
 SCENE_W = 1000.0
 STRIP_W = 170.0
 REG_W = 150.0
-PEEP_W = 80.0
+PEEP_W = 150.0
 OP_R = 13.0
+GAP = 17.0              # between a strip and the operator next to it (room for an arrow)
 COL = {"forget": 240.0, "update": 425.0, "candidate": 610.0, "output": 795.0}
 MAIN_X = COL["candidate"]
 C_REG_X = 85.0          # centre of the c⟨t−1⟩ register (left of the main path)
@@ -59,10 +60,10 @@ NODE_SPEC = {
     "output": ("Γ_o  output gate", "sequential", "gate"),
     "write": ("Γ_u ⊙ c̃⟨t⟩  write", "diverging", "unit"),
     "keep": ("Γ_f ⊙ c⟨t−1⟩  keep", "diverging", "state"),
-    "c_prev": ("c⟨t−1⟩  cell state", "diverging", "state"),
+    "c_prev": ("c⟨t−1⟩ register", "diverging", "state"),
     "c": ("c⟨t⟩  cell state", "diverging", "state"),
     "tanh_c": ("tanh(c⟨t⟩)", "diverging", "unit"),
-    "a_prev": ("a⟨t−1⟩  hidden state", "diverging", "unit"),
+    "a_prev": ("a⟨t−1⟩ register", "diverging", "unit"),
     "a": ("a⟨t⟩  hidden state", "diverging", "unit"),
     "y_hat": ("ŷ⟨t⟩", "sequential", "prob"),
 }
@@ -104,8 +105,8 @@ class _OpNode(pg.GraphicsObject):
         self.symbol, self.label, self.label_side = symbol, label, label_side
         self.rx = OP_R + (6.0 if len(symbol) > 2 else 0.0)
         self._colors = theme_colors(False)
-        self._font = _font(13 if len(symbol) < 3 else 10.5, bold=True)
-        self._label_font = _font(11)
+        self._font = _font(15 if len(symbol) < 3 else 11.5, bold=True)
+        self._label_font = _font(12.5)
 
     def set_dark(self, dark: bool) -> None:
         self._colors = theme_colors(dark)
@@ -125,11 +126,11 @@ class _OpNode(pg.GraphicsObject):
             p.setFont(self._label_font)
             p.setPen(c["muted"])
             if self.label_side == "right":
-                p.drawText(QRectF(self.rx + 4, -OP_R, 76, 2 * OP_R),
-                           Qt.AlignLeft | Qt.AlignVCenter, self.label)
+                draw_label(p, QRectF(self.rx + 4, -OP_R, 76, 2 * OP_R),
+                           self.label, Qt.AlignLeft | Qt.AlignVCenter, self._label_font)
             else:
-                p.drawText(QRectF(-self.rx - 80, -OP_R, 76, 2 * OP_R),
-                           Qt.AlignRight | Qt.AlignVCenter, self.label)
+                draw_label(p, QRectF(-self.rx - 80, -OP_R, 76, 2 * OP_R),
+                           self.label, Qt.AlignRight | Qt.AlignVCenter, self._label_font)
 
 
 class _Edges(pg.GraphicsObject):
@@ -148,7 +149,7 @@ class _Edges(pg.GraphicsObject):
         self._lengths: list[np.ndarray] = []
         self._pulses: list[QPointF] = []
         self._colors = theme_colors(False)
-        self._label_font = _font(10.5)
+        self._label_font = _font(12)
         self._bounds = QRectF(0, 0, SCENE_W, 900)
 
     def set_dark(self, dark: bool) -> None:
@@ -244,8 +245,8 @@ class _TopK(pg.GraphicsObject):
         self._probs = np.zeros(0)
         self._order = np.empty(0, np.intp)
         self._colors = theme_colors(False)
-        self._title_font = _font(12.5, bold=True)
-        self._font = _font(11.5)
+        self._title_font = _font(14.5, bold=True)
+        self._font = _font(13)
         self._bar = QColor("#21918C")
 
     def set_vocab(self, vocab: list[str]) -> None:
@@ -283,8 +284,8 @@ class _TopK(pg.GraphicsObject):
         c = self._colors
         p.setPen(c["fg"])
         p.setFont(self._title_font)
-        p.drawText(QRectF(0, 0, TOPK_W, 18), Qt.AlignHCenter | Qt.AlignVCenter,
-                   "ŷ⟨t⟩ = softmax(W_y a⟨t⟩ + b_y)   top 5")
+        draw_label(p, QRectF(0, 0, TOPK_W, 18), "ŷ⟨t⟩ = softmax(W_y a⟨t⟩ + b_y)   top 5",
+                   Qt.AlignHCenter | Qt.AlignVCenter, self._title_font)
         p.setFont(self._font)
         label_w, bar_x, bar_w = 70.0, 78.0, 190.0
         for row, idx in enumerate(self._order):
@@ -322,7 +323,7 @@ class _Frame(pg.GraphicsObject):
         super().__init__()
         self._rect = QRectF()
         self._colors = theme_colors(False)
-        self._font = _font(12, bold=True)
+        self._font = _font(13.5, bold=True)
 
     def set_rect(self, rect: QRectF) -> None:
         self.prepareGeometryChange()
@@ -356,15 +357,15 @@ class _Legend(pg.GraphicsObject):
         super().__init__()
         self._dark = False
         self._colors = theme_colors(False)
-        self._font = _font(10.5)
-        self._title_font = _font(11.5, bold=True)
+        self._font = _font(11.5)
+        self._title_font = _font(13, bold=True)
         self._rows: list[tuple[str, str, float, float]] = []
         self.set_ranges(1.0, 1.0)
 
     def set_ranges(self, state: float, x: float) -> None:
         """Ranges of the state (c) and input (x) families."""
         self._rows = [("gates Γ, ŷ", "sequential", 0.0, 1.0),
-                      ("candidate c̃, tanh c, a", "diverging", -1.0, 1.0),
+                      ("candidate, tanh c, a, write", "diverging", -1.0, 1.0),
                       ("cell state c, keep", "diverging", -state, state)]
         if x != 1.0:
             self._rows.append(("x⟨t⟩", "diverging", -x, x))
@@ -387,12 +388,12 @@ class _Legend(pg.GraphicsObject):
         p.setFont(self._title_font)
         p.setPen(c["fg"])
         p.drawText(QRectF(0, 0, self.WIDTH, 16), Qt.AlignLeft | Qt.AlignVCenter, "Legend")
-        bar_x, bar_w, n = 150.0, 130.0, 48
+        bar_x, bar_w, n = 185.0, 130.0, 48
         for row, (label, cmap, lo, hi) in enumerate(self._rows):
             y = 18.0 + self.ROW_H * row
             p.setFont(self._font)
             p.setPen(c["fg"])
-            p.drawText(QRectF(0, y, bar_x - 6, 14), Qt.AlignRight | Qt.AlignVCenter, label)
+            draw_label(p, QRectF(0, y, bar_x - 8, 14), label, Qt.AlignRight | Qt.AlignVCenter, self._font)
             brushes = colormaps.brushes(cmap, self._dark)
             w = bar_w / n
             for i in range(n):
@@ -836,65 +837,53 @@ class CellDiagram(QWidget):
         elif strips["y_hat"].isVisible():
             strips["y_hat"].setPos(MAIN_X - STRIP_W / 2, 40.0)
             top_h = 40.0 + HEIGHT
-        y = max(top_h, self._legend.height()) + 22.0
+        y = max(top_h, self._legend.height()) + 16.0
         frame_top = y
-        y += 28.0
+        y += 24.0
         self._rows = {}
 
         def put(name, x_center, top, width=STRIP_W):
             strips[name].setPos(x_center - width / 2, top)
 
-        put("a", MAIN_X, y)
-        self._rows["a"] = y
-        y += HEIGHT + 20 + OP_R
-        ops["out"].setPos(MAIN_X, y)
-        y += OP_R + 26
-        put("tanh_c", MAIN_X, y)
-        self._rows["tanh_c"] = y
-        y += HEIGHT + 20 + OP_R
-        ops["tanh"].setPos(MAIN_X, y)
-        y += OP_R + 26
-        put("c", MAIN_X, y)
-        self._rows["c"] = y
-        y += HEIGHT + 20 + OP_R
-        ops["plus"].setPos(MAIN_X, y)
-        y += OP_R + 26
-        put("write", MAIN_X, y)
-        put("keep", COL["forget"], y)
-        self._rows["write"] = y
-        y += HEIGHT + 20 + OP_R
-        ops["write"].setPos(MAIN_X, y)
-        ops["keep"].setPos(COL["forget"], y)
-        put("c_prev", C_REG_X, y - TITLE_H - CELLS_H / 2, REG_W)
-        self._rows["ops_mid"] = y
-        y += OP_R + 26
+        # The main path, top down: each strip, then the operator that makes it.
+        for name, op_name in (("a", "out"), ("tanh_c", "tanh"), ("c", "plus"), ("write", "write")):
+            put(name, MAIN_X, y)
+            self._rows[name] = y
+            y += HEIGHT + GAP + OP_R
+            ops[op_name].setPos(MAIN_X, y)
+            y += OP_R + GAP
+        put("keep", COL["forget"], self._rows["write"])
+        ops["keep"].setPos(COL["forget"], ops["write"].y())
+        put("c_prev", C_REG_X, ops["write"].y() - TITLE_H - CELLS_H / 2, REG_W)
         for gate in COL:
             put(gate, COL[gate], y)
         self._rows["gates"] = y
-        y += HEIGHT + 26
+        y += HEIGHT + GAP
+        peep_top = y
         if self._peep:
-            y += 22       # room for the peephole strips' titles beside the ops
+            y += HEIGHT + GAP       # a row for the p⊙c strips, right of each branch
         op_y = y + OP_R
         for gate, x in COL.items():
             ops[gate].setPos(x, op_y)
+            ops[gate].label_side = "left" if self._peep else "right"
         self._rows["ops_low"] = op_y
+        self._rows["peep"] = peep_top
         for gate in PEEP_SPEC:
             strip = strips[f"peep_{gate}"]
             strip.setVisible(self._peep)
-            x0 = COL[gate] - OP_R - 6 - PEEP_W if gate != "output" else COL[gate] - OP_R - 6 - PEEP_W
-            strip.setPos(x0, op_y - TITLE_H - CELLS_H / 2)
-        # The output op's weights go left when its peephole strip is not there.
-        ops["output"].label_side = "right"
-        y = op_y + OP_R + 34
+            # Right of its branch, except the output gate's: the a loop runs down its right.
+            x0 = COL[gate] - 8 - PEEP_W if gate == "output" else COL[gate] + 8
+            strip.setPos(x0, peep_top)
+        y = op_y + OP_R + GAP + 14      # + the fan-out bus
         # The concatenation spans the branches but stops short of the a⟨t−1⟩ register.
         concat_w = (A_REG_X - REG_W / 2 - 24) - (COL["forget"] - STRIP_W / 2)
         strips["concat"].set_width(concat_w)
         strips["concat"].setPos(COL["forget"] - STRIP_W / 2, y)
         self._rows["concat"] = y
         put("a_prev", A_REG_X, y, REG_W)
-        y += HEIGHT + 18
+        y += HEIGHT + 12
         frame_bottom = y
-        y += 22
+        y += 18
         self._rows["x"] = y
         self._boundary.set_rect(QRectF(4.0, frame_top, SCENE_W - 8.0, frame_bottom - frame_top))
         self._bounds = QRectF(0.0, 0.0, SCENE_W, y + HEIGHT + 6)
@@ -986,18 +975,24 @@ class CellDiagram(QWidget):
              Qt.AlignRight | Qt.AlignVCenter),
         ]
         if self._peep:
-            reg_bottom = bottom("c_prev")
-            pf, pu, po = (strips[f"peep_{g}"] for g in ("forget", "update", "output"))
-            left_x = C_REG_X - 40
-            fy = pf.pos().y() + TITLE_H + CELLS_H / 2
-            edges.append(([P(left_x, reg_bottom), P(left_x, fy), P(pf.pos().x() - 2, fy)], 2, "peep"))
-            under = pu.pos().y() + HEIGHT + 4
-            ux = pu.pos().x() + PEEP_W / 2
-            edges.append(([P(left_x, fy), P(left_x, under), P(ux, under),
-                           P(ux, pu.pos().y() + HEIGHT - 2)], 2, "peep"))
+            # Dashed buses carry c⟨t−1⟩ (forget, update) and c⟨t⟩ (output) to the p⊙c strips.
+            bus_y = rows["peep"] - 8
+            peeps = {g: strips[f"peep_{g}"] for g in PEEP_SPEC}
+            mid = {g: st.pos().x() + st.cells_rect().center().x() for g, st in peeps.items()}
+            edges.append(([P(C_REG_X, bottom("c_prev")), P(C_REG_X, bus_y), P(mid["forget"], bus_y),
+                           P(mid["forget"], rows["peep"])], 2, "peep"))
+            edges.append(([P(mid["forget"], bus_y), P(mid["update"], bus_y),
+                           P(mid["update"], rows["peep"])], 2, "peep"))
             gap_x = M + STRIP_W / 2 + 7
-            ox = po.pos().x() + PEEP_W / 2
             edges.append(([P(c_strip.pos().x() + c_strip.cells_rect().right() + 4, cy + 4),
-                           P(gap_x, cy + 4), P(gap_x, po.pos().y() - 6), P(ox, po.pos().y() - 6),
-                           P(ox, po.pos().y() - 1)], 2, "peep"))
+                           P(gap_x, cy + 4), P(gap_x, bus_y), P(mid["output"], bus_y),
+                           P(mid["output"], rows["peep"])], 2, "peep"))
+            # ... and each p⊙c joins its gate's pre-activation at the σ.
+            for gate, st in peeps.items():
+                py = st.pos().y() + TITLE_H + CELLS_H / 2
+                side = -1.0 if gate == "output" else 1.0
+                cells = st.cells_rect()
+                x0 = st.pos().x() + (cells.right() + 1 if gate == "output" else cells.left() - 1)
+                xs = COL[gate] + side * 0.6 * OP_R
+                edges.append(([P(x0, py), P(xs, py), P(xs, op(gate).y() - 0.8 * OP_R)], 2, "peep"))
         self._edges.set_edges(edges, labels, self._bounds)

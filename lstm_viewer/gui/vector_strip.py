@@ -17,13 +17,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QPen, QStaticText, QTransform
 
 from . import colormaps
 
-TITLE_H = 16.0      # title row, scene units
+TITLE_H = 18.0      # title row, scene units
 CELLS_H = 18.0      # cell row
-CAPTION_H = 14.0    # summary caption row
+CAPTION_H = 15.0    # summary caption row
 MARKER_H = 17.0     # clamp badge above the title (always reserved: no geometry change)
 HEIGHT = TITLE_H + CELLS_H + CAPTION_H
 MAX_CELL_W = 22.0
@@ -47,6 +47,62 @@ def _font(px: float, bold: bool = False) -> QFont:
     font.setPixelSize(max(1, int(round(px))))
     font.setBold(bold)
     return font
+
+
+def rich(text: str) -> str:
+    """Plain label → Qt rich text: ``Γ_f`` becomes Γ with a subscript f."""
+    out = []
+    chars = iter(text)
+    for ch in chars:
+        if ch == "_":
+            nxt = next(chars, "")
+            out.append(f"<sub>{nxt}</sub>")
+        elif ch == "<":
+            out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
+        elif ch == "&":
+            out.append("&amp;")
+        elif ch == " ":
+            out.append("&nbsp;")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_STATIC: dict[tuple[str, int, bool], QStaticText] = {}
+
+
+def draw_label(p, rect: QRectF, text: str, align, font: QFont) -> None:
+    """Draw ``text`` (with ``_x`` subscripts) aligned in ``rect``.
+
+    Layouts are cached as ``QStaticText`` per (text, font), so a label is
+    laid out once, not every frame.
+    """
+    key = (text, font.pixelSize(), font.bold())
+    static = _STATIC.get(key)
+    if static is None:
+        static = QStaticText(rich(text))
+        static.setTextFormat(Qt.RichText)
+        static.prepare(QTransform(), font)
+        if len(_STATIC) > 4000:       # labels with values (captions) come and go
+            _STATIC.clear()
+        _STATIC[key] = static
+    size = static.size()
+    if align & Qt.AlignHCenter:
+        x = rect.center().x() - size.width() / 2
+    elif align & Qt.AlignRight:
+        x = rect.right() - size.width()
+    else:
+        x = rect.left()
+    if align & Qt.AlignVCenter:
+        y = rect.center().y() - size.height() / 2
+    elif align & Qt.AlignBottom:
+        y = rect.bottom() - size.height()
+    else:
+        y = rect.top()
+    p.setFont(font)
+    p.drawStaticText(QPointF(x, y), static)
 
 
 class _Segment:
@@ -111,8 +167,8 @@ class VectorStrip(pg.GraphicsObject):
         self._lut_idx = np.empty(0, np.intp)
         self._rects: list[QRectF] = []
         self._segments = [_Segment("", 0, 0)]
-        self._title_font = _font(12.5, bold=True)
-        self._small_font = _font(10.5)
+        self._title_font = _font(14.5, bold=True)
+        self._small_font = _font(11.5)
         self._hover_index = -1
         self.setAcceptHoverEvents(True)
 
@@ -283,10 +339,9 @@ class VectorStrip(pg.GraphicsObject):
         colors = self._colors
         # Title (and subtitle), centred over the cells.
         p.setPen(colors["fg"])
-        p.setFont(self._title_font)
         title_rect = QRectF(0, 0, self._width, TITLE_H)
         text = self._title + (f"  {self._subtitle}" if self._subtitle else "")
-        p.drawText(title_rect, Qt.AlignHCenter | Qt.AlignVCenter, text)
+        draw_label(p, title_rect, text, Qt.AlignHCenter | Qt.AlignVCenter, self._title_font)
         # Segment labels sit left of their cells, in the caption row.
         p.setFont(self._small_font)
         p.setPen(Qt.NoPen)
@@ -332,14 +387,13 @@ class VectorStrip(pg.GraphicsObject):
             p.setPen(pen)
             p.setBrush(Qt.NoBrush)
             p.drawRect(box)
-        p.setFont(self._small_font)
-        metrics_w = 8.0 + 6.2 * len(self._marker)
-        badge = QRectF(self._width - metrics_w, -MARKER_H + 1, metrics_w, MARKER_H - 2)
+        badge_w = 10.0 + 7.0 * len(self._marker)
+        badge = QRectF(self._width - badge_w, -MARKER_H + 1, badge_w, MARKER_H - 1)
         p.setPen(Qt.NoPen)
         p.setBrush(MARKER_COLOR)
         p.drawRoundedRect(badge, 4, 4)
         p.setPen(QColor("#000000"))
-        p.drawText(badge, Qt.AlignCenter, self._marker)
+        draw_label(p, badge, self._marker, Qt.AlignCenter, self._small_font)
 
     # --------------------------------------------------------------- mouse
     def hoverEvent(self, ev) -> None:
