@@ -1,0 +1,170 @@
+"""The interventions panel, comparison view, why-update view and lab view (pytest-qt)."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from lstm_viewer.engine import CellWeights, Head, Layer, LSTMModel, run  # noqa: E402
+from lstm_viewer.engine.compare import compare, run_pair  # noqa: E402
+from lstm_viewer.gui.comparison_view import ComparisonView  # noqa: E402
+from lstm_viewer.gui.interventions_panel import InterventionsPanel  # noqa: E402
+from lstm_viewer.gui.lab_view import LabView  # noqa: E402
+from lstm_viewer.gui.why_update_view import WhyUpdateView  # noqa: E402
+
+
+def small_model(rng, H=4, n_x=3, layers=1):
+    cells, n_in = [], n_x
+    for _ in range(layers):
+        cells.append(Layer([CellWeights(rng.standard_normal((4 * H, n_in)), rng.standard_normal((4 * H, H)),
+                                        rng.standard_normal(4 * H))]))
+        n_in = H
+    return LSTMModel(cells, head=Head(rng.standard_normal((n_x, H)), np.zeros(n_x)),
+                     vocab=["a", "b", "c"][:n_x]).validate()
+
+
+# --- interventions panel ----------------------------------------------------------------------
+
+def test_panel_toggles_emit_the_right_specs(qtbot):
+    panel = InterventionsPanel([6, 4])
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.interventionsChanged) as blocker:
+        panel.switches["update=1"].setChecked(True)
+    assert blocker.args == [["update=1"]]
+    with qtbot.waitSignal(panel.interventionsChanged) as blocker:
+        panel.switches["coupled"].setChecked(True)
+    assert blocker.args == [["update=1", "coupled"]]
+    box, spin = panel.clamps["forget"]
+    with qtbot.waitSignal(panel.interventionsChanged) as blocker:
+        box.setChecked(True)
+    assert blocker.args[0][-1] == "forget=1"
+    with qtbot.waitSignal(panel.interventionsChanged) as blocker:
+        spin.setValue(0.25)
+    assert blocker.args[0][-1] == "forget=0.25"
+    with qtbot.waitSignal(panel.interventionsChanged) as blocker:
+        panel.clear()
+    assert blocker.args == [[]]
+
+
+def test_panel_units_and_layer(qtbot):
+    panel = InterventionsPanel([6, 4])
+    qtbot.addWidget(panel)
+    panel.switches["forget=1"].setChecked(True)
+    with qtbot.waitSignal(panel.interventionsChanged) as blocker:
+        panel.layer_box.setCurrentIndex(2)
+    assert blocker.args == [["forget=1#1"]]
+    panel.unit_mode.setCurrentIndex(1)
+    with qtbot.waitSignal(panel.interventionsChanged) as blocker:
+        panel.units_edit.setText("0,2-3")
+    assert blocker.args == [["forget=1@0,2,3#1"]]
+    # Layer 1 has 4 units: unit 5 is refused with a message, and nothing is emitted.
+    with qtbot.assertNotEmitted(panel.interventionsChanged):
+        panel.units_edit.setText("5")
+    assert "does not exist" in panel.message.text()
+    with qtbot.assertNotEmitted(panel.interventionsChanged):
+        panel.units_edit.setText("x")
+    assert "bad unit list" in panel.message.text()
+
+
+def test_panel_set_specs_round_trip(qtbot):
+    panel = InterventionsPanel([5])
+    qtbot.addWidget(panel)
+    with qtbot.assertNotEmitted(panel.interventionsChanged):
+        panel.set_specs(["update=1@1,2", "output=0.5@1,2", "no-output-tanh@1,2"])
+    assert panel.specs() == ["update=1@1,2", "no-output-tanh@1,2", "output=0.5@1,2"]
+    assert "Γ_u := 1" in panel.message.text()
+
+
+# --- comparison view --------------------------------------------------------------------------
+
+def test_comparison_view_shows_the_given_traces(qtbot, rng):
+    model = small_model(rng, layers=2)
+    ids = rng.integers(0, 3, 25)
+    targets = rng.integers(0, 3, 25)
+    intact, hit = run_pair(model, ids, ["update=1#1"])
+    view = ComparisonView()
+    qtbot.addWidget(view)
+    view.set_traces(intact, hit, targets, layer=1)
+    view.set_unit(2, layer=1)
+    x, y = view.curves["c_intact"].getData()
+    np.testing.assert_allclose(y, intact.layers[1][0].c[:, 2])
+    np.testing.assert_allclose(view.curves["c_intervened"].getData()[1], hit.layers[1][0].c[:, 2])
+    np.testing.assert_allclose(view.curves["a_intervened"].getData()[1], hit.layers[1][0].a[:, 2])
+    expected = compare(intact, hit, targets)
+    np.testing.assert_allclose(view.curves["div_c"].getData()[1], expected.div_c)
+    np.testing.assert_allclose(view.curves["p_intervened"].getData()[1], expected.intervened.p_correct)
+    text = view.heading.text()
+    assert "update=1#1" in text
+    assert f"{expected.intact.loss:.4f}" in text and f"{expected.intervened.loss:.4f}" in text
+    assert f"{expected.intervened.accuracy:.1%}" in text
+
+
+def test_comparison_view_without_targets_uses_intact_predictions(qtbot, rng):
+    model = small_model(rng)
+    ids = rng.integers(0, 3, 12)
+    intact, same = run_pair(model, ids, [])
+    view = ComparisonView()
+    qtbot.addWidget(view)
+    view.set_traces(intact, same)
+    assert view.comparison.intact.accuracy == 1.0
+    assert "agreement with the intact run" in view.heading.text()
+    assert "never diverge" in view.heading.text()
+
+
+# --- why-update view --------------------------------------------------------------------------
+
+def test_why_update_text_changes_with_the_numbers(qtbot, rng):
+    model = small_model(rng)
+    ids = rng.integers(0, 3, 30)
+    view = WhyUpdateView()
+    qtbot.addWidget(view)
+    view.set_trace(run(model, ids), 0, 1)
+    intact_text = view.explanation_text()
+    r = view.result
+    assert f"closed on {r.frac_gate_closed:.0%} of steps" in intact_text
+    heights = view.bars.opts["height"]
+    assert list(heights) == pytest.approx([r.frac_gate_closed, r.frac_candidate_zero, r.frac_write_off])
+    view.set_trace(run(model, ids, interventions=["update=0@1"]), 0, 1)
+    shut_text = view.explanation_text()
+    assert shut_text != intact_text and "held shut" in shut_text
+    assert view.bars.opts["height"][0] == 1.0
+    # A wider "near zero" changes the counts and so the words.
+    view.set_trace(run(model, ids), 0, 1)
+    view.eps_spin.setValue(0.4)
+    assert view.result.eps == pytest.approx(0.4)
+    assert "below 0.4" in view.explanation_text()
+    assert "&#x27;a&#x27;" in view.token_key.text()
+
+
+# --- lab view ---------------------------------------------------------------------------------
+
+def test_lab_view_runs_a_tiny_budget_and_its_thread_is_gone_after_close(qtbot):
+    view = LabView(task="counting")
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.labFinished, timeout=120_000) as blocker:
+        assert view.start(variants=["standard", "nig", "nfg", "nog", "cifg"], seeds=1, steps=3)
+    result = blocker.args[0]
+    assert not result.cancelled
+    assert [r[0] for r in view.table_text()] == ["standard", "NIG", "NFG", "NOG", "CIFG"]
+    assert all(r[2] == "1" for r in view.table_text())
+    assert len(view._curves) == 5
+    assert "Ranking on counting" in view.text.toPlainText()
+    thread = view.thread_handle()
+    view.close()
+    assert thread is None or not thread.isRunning()
+    assert view.thread_handle() is None
+
+
+def test_lab_view_cancel_stops_the_thread(qtbot):
+    view = LabView(task="counting")
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.labFinished, timeout=120_000) as blocker:
+        view.start(variants=["standard", "nig"], seeds=3, steps=400)
+        # Cancel as soon as the first learning-curve point arrives.
+        with qtbot.waitSignal(view.thread_handle().progress, timeout=60_000):
+            pass
+        view.cancel()
+    assert blocker.args[0].cancelled
+    assert len(blocker.args[0].runs) < 6
+    assert view.stop()
+    assert view.thread_handle() is None
