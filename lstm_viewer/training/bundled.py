@@ -18,7 +18,7 @@ from ..formats import load
 from ..formats.native import save_native
 from ..paths import resource_path
 from .evaluation import evaluate
-from .interpret import find_units
+from .interpret import counter_unit, find_units, latch_gates
 from .tasks import get_task
 from .trainer import train
 
@@ -29,6 +29,27 @@ BUNDLED = {"latch": 0, "counting": 0, "peephole": 0, "charlm": 0}
 def _figures(score) -> dict:
     return {"accuracy": round(score.accuracy, 4), "loss": round(score.loss, 4),
             "positions": score.positions, "sequences": score.sequences}
+
+
+def _latch_look_at(text: str, card: dict) -> str:
+    """The latch card's advice, stating only what the measured gates show."""
+    ev = card["gate_evidence"]
+    units = ev["units"]
+    parts = [text]
+
+    def fmt(us, a, b):
+        return ", ".join(f"{u} ({units[str(u)][a]:.2f} vs {units[str(u)][b]:.2f})" for u in us)
+
+    if ev["writers"]:
+        parts.append("Measured on the test set: the update gate opens at the stored letter more "
+                     "than at distractor letters in unit(s) " + fmt(ev["writers"], "u_store", "u_dist"))
+    if ev["erasers"]:
+        parts.append("the forget gate drops at the stored letter, erasing the old one, in unit(s) "
+                     + fmt(ev["erasers"], "f_dist", "f_store").replace(" vs ", " between stores vs "))
+    off = card["test_with_update_gate_off"]["accuracy"]
+    parts.append(f"with the update gate switched off (evaluate latch --intervene update=1) test "
+                 f"accuracy falls from {card['test']['accuracy']:.4f} to {off:.4f}")
+    return "; ".join(parts) + "."
 
 
 def build(name: str, out_dir=None, log=print) -> Path:
@@ -59,6 +80,14 @@ def build(name: str, out_dir=None, log=print) -> Path:
     reloaded = load(path)
     card["train"] = _figures(evaluate(reloaded, split="train"))
     card["test"] = _figures(evaluate(reloaded, split="test"))
+    if name == "latch":
+        card["gate_evidence"] = latch_gates(reloaded, task)
+        card["test_with_update_gate_off"] = _figures(evaluate(reloaded, interventions=["update=1"]))
+        card["look_at"] = _latch_look_at(task.look_at, card)
+    if name == "counting":
+        counter = card["counter_unit"] = counter_unit(reloaded, task)
+        card["look_at"] = (f"{task.look_at}; measured on the test set, unit {counter['unit']}'s c "
+                           f"follows the depth with correlation r = {counter['r']:+.3f}")
     if name == "charlm":
         card["units"] = find_units(reloaded, task)
         if card["units"]:

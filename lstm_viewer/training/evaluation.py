@@ -12,6 +12,7 @@ import numpy as np
 
 from ..engine.interventions import parse_all
 from ..engine.trace import run
+from .blas import single_thread
 from .tasks import TASKS, get_task
 
 
@@ -56,11 +57,12 @@ def evaluate(model, task=None, interventions=(), split: str = "test") -> Score:
     nll = 0.0
     count = 0
     examples = task.examples(split)
-    for ids, targets, scored in examples:
-        y_hat = run(model, ids, interventions=specs).y_hat
-        idx = np.flatnonzero(scored)
-        probs = y_hat[idx, targets[idx]].astype(np.float64)
-        nll += float(-np.log(np.maximum(probs, 1e-12)).sum())
-        correct += int((y_hat[idx].argmax(axis=1) == targets[idx]).sum())
-        count += idx.size
+    with single_thread():
+        for ids, targets, scored in examples:
+            y_hat = run(model, ids, interventions=specs).y_hat
+            idx = np.flatnonzero(scored)
+            probs = y_hat[idx, targets[idx]].astype(np.float64)
+            nll += float(-np.log(np.maximum(probs, 1e-12)).sum())
+            correct += int((y_hat[idx].argmax(axis=1) == targets[idx]).sum())
+            count += idx.size
     return Score(correct / max(count, 1), nll / max(count, 1), count, len(examples))

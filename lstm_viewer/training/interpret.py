@@ -91,3 +91,49 @@ def find_units(model, task, threshold: float = THRESHOLD) -> list[dict]:
             found.append({"unit": best, "feature": name, "r": round(float(rs[best]), 3),
                           "characters": int(len(text))})
     return sorted(found, key=lambda d: -abs(d["r"]))
+
+
+def latch_gates(model, task, margin: float = 0.3) -> dict:
+    """Evidence for the latch card: where the update gate opens and the forget gate resets.
+
+    Averages over the test set, per unit, of Γ_u and Γ_f at the stored
+    letter (the letter right after ``>``) and at distractor letters. A unit
+    is listed as a *writer* when its Γ_u is at least ``margin`` higher at the
+    stored letter, as an *eraser* when its Γ_f is at least ``margin`` lower.
+    """
+    store = task.index(">")
+    letters = [task.index(ch) for ch in task.LETTERS]
+    sums = {k: [] for k in ("u_store", "u_dist", "f_store", "f_dist")}
+    for ids, _, _ in task.examples("test"):
+        d = run(model, ids, interventions=(model.card or {}).get("interventions", [])).layers[0][0]
+        after_store = np.zeros(len(ids), bool)
+        after_store[1:] = ids[:-1] == store
+        stored = after_store & np.isin(ids, letters)
+        distractor = ~after_store & np.isin(ids, letters)
+        sums["u_store"].append(d.update[stored])
+        sums["u_dist"].append(d.update[distractor])
+        sums["f_store"].append(d.forget[stored])
+        sums["f_dist"].append(d.forget[distractor])
+    mean = {k: np.concatenate(v).astype(np.float64).mean(axis=0) for k, v in sums.items()}
+    table = {}
+    for u in range(len(mean["u_store"])):
+        writer = mean["u_store"][u] - mean["u_dist"][u] >= margin
+        eraser = mean["f_dist"][u] - mean["f_store"][u] >= margin
+        if writer or eraser:
+            table[str(u)] = {k: round(float(v[u]), 2) for k, v in mean.items()}
+    return {"writers": [int(u) for u in table if mean["u_store"][int(u)] - mean["u_dist"][int(u)] >= margin],
+            "erasers": [int(u) for u in table if mean["f_dist"][int(u)] - mean["f_store"][int(u)] >= margin],
+            "units": table}
+
+
+def counter_unit(model, task) -> dict:
+    """The unit whose c follows the bracket depth best on the test set, with its r."""
+    cs, depths = [], []
+    for ids, targets, _ in task.examples("test"):
+        d = run(model, ids, interventions=(model.card or {}).get("interventions", [])).layers[0][0]
+        cs.append(d.c.astype(np.float64))
+        depths.append(np.array([int(task.vocab[t]) for t in targets], float))
+    c, depth = np.concatenate(cs), np.concatenate(depths)
+    rs = np.array([_corr(c[:, u], depth) for u in range(c.shape[1])])
+    best = int(np.argmax(np.abs(rs)))
+    return {"unit": best, "r": round(float(rs[best]), 3)}

@@ -105,21 +105,21 @@ class LatchTask(Task):
         super().__init__(
             name="latch",
             vocab=tuple(".") + tuple(self.LETTERS) + (">", "?"),
-            hidden_size=16, steps=4000, batch_size=64, lr=2e-2,
+            hidden_size=16, steps=3000, batch_size=64, lr=2e-2,
             description=("latch memory: a stream of distractor letters a-h; '>' means "
                          "'store the next letter', '?' asks for the letter stored last "
                          "(target '.' elsewhere)"),
             data=(f"generated: training sequences of {self.TRAIN_LENGTH[0]}-{self.TRAIN_LENGTH[1]} "
-                  f"steps (store rate drawn per sequence from 0.03-0.12, recall rate 0.12); test set {self.N_TEST} sequences of "
-                  f"{self.TEST_LENGTH} steps (store rate 0.03, recall rate 0.06, so gaps are "
-                  f"far longer than in training), seed {SPLIT_SEEDS['test']}"),
+                  f"steps (store rate drawn per sequence from {self.TRAIN_RATES[0][0]}-"
+                  f"{self.TRAIN_RATES[0][1]}, recall rate {self.TRAIN_RATES[1]}); test set "
+                  f"{self.N_TEST} sequences of {self.TEST_LENGTH} steps (store rate "
+                  f"{self.TEST_RATES[0]}, recall rate {self.TEST_RATES[1]}, so gaps run far longer "
+                  f"than any in training), seed {SPLIT_SEEDS['test']}"),
             scored_on="the '?' (recall) positions only: accuracy = fraction of recalls answered "
                       "with the stored letter (argmax of y-hat); loss = mean cross-entropy there",
-            look_at=("the update gate Γ_u of the memory units opens only at the letter right after "
-                     "'>' and stays shut on the distractor letters; the forget gate Γ_f stays near 1 "
-                     "so c holds the stored letter across the gap; at '?' the output gate lets it "
-                     "out. Switch the update gate off (intervention update=1) and every letter "
-                     "overwrites c."),
+            look_at=("compare Γ_u and Γ_f at the letter right after '>' with their values at "
+                     "distractor letters, and follow c across the gap to the next '?', where the "
+                     "output gate lets the stored letter out"),
         )
 
     def train_length(self, rng):
@@ -199,9 +199,9 @@ class CountingTask(Task):
                   f"seed {SPLIT_SEEDS['test']}"),
             scored_on="every position: accuracy = fraction of steps whose argmax is the true depth; "
                       "loss = mean cross-entropy per step",
-            look_at=("one or two units whose c steps up at '(' and down at ')' and holds still on "
-                     "'x': a counter. Γ_u opens on brackets and the candidate's sign says the "
-                     "direction; Γ_f stays near 1."),
+            look_at=("watch for a counter: a unit whose c steps one way at '(' and back at ')' "
+                     "and holds still on 'x', with Γ_u open on brackets and the candidate's sign "
+                     "giving the direction"),
         )
 
     def train_length(self, rng):
@@ -254,8 +254,8 @@ class TimingTask(Task):
                   f"at rate 0.03; test set {self.N_TEST} held-out sequences, seed {SPLIT_SEEDS['test']}"),
             scored_on="every position after the first 'S': accuracy = fraction of those steps "
                       "predicted right ('!' on the beat, '.' off it); loss = mean cross-entropy there",
-            look_at=("the peephole cell: c ramps or cycles after each 'S' and the gates read it "
-                     f"through the peephole weights p to fire Γ_o on every {self.K}th step."),
+            look_at=("the peephole cell: watch c after each 'S' and the peephole terms p⊙c that "
+                     f"feed c into the gates, and the output on every {self.K}th step"),
         )
 
     def train_length(self, rng):

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from ..engine.model import CellWeights, Head, Layer, LSTMModel
+from .blas import single_thread
 from .network import VARIANTS, Adam, check_variant, init_params, loss_and_grads
 from .tasks import get_task
 
@@ -66,24 +67,25 @@ def train(task, hidden_size: int | None = None, variant: str = "standard", peeph
     history = {"step": [], "loss": [], "stopped": False, "seconds": 0.0}
     start = time.perf_counter()
     window, norm, step = [], 0.0, 0
-    for step in range(1, steps + 1):
-        ids, targets, weights = task.train_batch(rng, batch_size)
-        loss, grads = loss_and_grads(params, ids, targets, weights, variant)
-        # Cosine decay to a tenth of the rate settles the weights at the end.
-        rate = lr * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * (step - 1) / max(1, steps))))
-        norm = opt.step(params, grads, lr=rate)
-        window.append(loss)
-        if step % callback_every == 0 or step == steps:
-            mean = float(np.mean(window))
-            window = []
-            history["step"].append(step)
-            history["loss"].append(mean)
-            if callback is not None:
-                go = callback(step, mean, steps=steps, elapsed=time.perf_counter() - start,
-                              grad_norm=norm)
-                if go is False:
-                    history["stopped"] = True
-                    break
+    with single_thread():
+        for step in range(1, steps + 1):
+            ids, targets, weights = task.train_batch(rng, batch_size)
+            loss, grads = loss_and_grads(params, ids, targets, weights, variant)
+            # Cosine decay to a tenth of the rate settles the weights at the end.
+            rate = lr * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * (step - 1) / max(1, steps))))
+            norm = opt.step(params, grads, lr=rate)
+            window.append(loss)
+            if step % callback_every == 0 or step == steps:
+                mean = float(np.mean(window))
+                window = []
+                history["step"].append(step)
+                history["loss"].append(mean)
+                if callback is not None:
+                    go = callback(step, mean, steps=steps, elapsed=time.perf_counter() - start,
+                                  grad_norm=norm)
+                    if go is False:
+                        history["stopped"] = True
+                        break
     history["seconds"] = time.perf_counter() - start
     card = {"hidden_size": H, "peephole": peephole, "seed": seed, "steps": step,
             "batch_size": batch_size, "lr": lr, "clip": clip,
