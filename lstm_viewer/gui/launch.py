@@ -90,10 +90,11 @@ def launch(argv: list[str] | None = None) -> int:
             + " Use File ▸ Open (Ctrl+O) or drop a weights file on the window.")
         if args.path:
             print(f"lstm-viewer: {failures[0]}", file=sys.stderr)
+    helpers = []  # referenced until exit: Qt holds no strong reference to them
     if args.step is not None:
-        _StepOnce(window, args.step)
+        helpers.append(_StepOnce(window, args.step))
     if args.screenshot:
-        _Screenshot(window, args.screenshot)
+        helpers.append(_Screenshot(window, args.screenshot))
     # Qt's loop does not run Python signal handlers; a 200 ms tick lets Ctrl+C quit.
     tick = QTimer()
     tick.start(200)

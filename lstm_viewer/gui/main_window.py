@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine import ModelError
-from ..formats.errors import LoadError
+from ..formats import LoadError, load
+from ..formats.detect import FORMAT_NAMES
 from . import theme
 from .input_panel import InputPanel
 from .inspector import Inspector
@@ -41,18 +42,22 @@ except ModuleNotFoundError as exc:  # pragma: no cover - only before it lands
 
 DEFAULT_MODEL = "latch"
 MAX_RECENT = 8
+#: Bumped when the dock layout changes, so an old saved layout is not restored.
+LAYOUT_VERSION = 2
 #: Show the progress bar only for jobs longer than this (ms), to avoid flicker.
 PROGRESS_DELAY_MS = 150
 #: Speeds offered by the slider, in steps per second.
 SPEEDS = (0.5, 1, 2, 4, 8, 15, 30, 60)
 
-_FALLBACK_FILTERS = [
-    ("lstm-viewer / safetensors", ("*.safetensors",)),
-    ("PyTorch", ("*.pt", "*.pth", "*.bin")),
-    ("Keras / HDF5", ("*.h5", "*.hdf5", "*.keras")),
-    ("ONNX", ("*.onnx",)),
-    ("NumPy archive", ("*.npz",)),
-]
+#: File-dialog patterns per format id of ``lstm_viewer.formats.detect.FORMAT_NAMES``.
+FORMAT_PATTERNS = {
+    "torch": ("*.pt", "*.pth", "*.bin"),
+    "safetensors": ("*.safetensors",),
+    "keras": ("*.keras",),
+    "keras-h5": ("*.h5", "*.hdf5"),
+    "onnx": ("*.onnx",),
+    "npz": ("*.npz",),
+}
 
 
 def load_model(source: str):
@@ -64,10 +69,6 @@ def load_model(source: str):
         With a one-line reason for a file that cannot be used.
     """
     try:
-        from ..formats import load
-    except ImportError:  # before the format registry lands: native files only
-        load = _load_native
-    try:
         return load(source)
     except (LoadError, ModelError):
         raise
@@ -77,60 +78,14 @@ def load_model(source: str):
         raise LoadError(exc.strerror or str(exc), str(source)) from None
 
 
-def _load_native(source: str):
-    from safetensors import safe_open
-
-    from ..formats.native import from_tensors
-    from ..paths import resource_path
-
-    path = Path(source)
-    if not path.exists() and "/" not in source and not path.suffix:
-        path = resource_path("models", f"{source}.safetensors")
-    if not path.exists():
-        raise FileNotFoundError(source)
-    try:
-        with safe_open(str(path), "numpy") as f:
-            metadata = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as exc:  # safetensors raises its own error types
-        raise LoadError(f"not a readable safetensors file ({exc})", str(path)) from None
-    model = from_tensors(tensors, metadata)
-    model.name = model.name or path.stem
-    return model
-
-
 def open_filter() -> str:
     """File-dialog filter naming every supported weights format."""
-    try:
-        from ..formats import KNOWN_FORMATS
-        formats = _filters_from(KNOWN_FORMATS)
-    except ImportError:
-        formats = _FALLBACK_FILTERS
+    formats = [(FORMAT_NAMES[key], FORMAT_PATTERNS.get(key, ("*",))) for key in FORMAT_NAMES]
     patterns = sorted({p for _, pats in formats for p in pats})
-    lines = [f"All supported ({' '.join(patterns)})"]
-    lines += [f"{name} ({' '.join(pats)})" for name, pats in formats]
+    lines = [f"All supported weights ({' '.join(patterns)})"]
+    lines += [f"{name.split(' (')[0]} ({' '.join(pats)})" for name, pats in formats]
     lines.append("All files (*)")
     return ";;".join(lines)
-
-
-def _filters_from(known) -> list[tuple[str, tuple[str, ...]]]:
-    """Accept KNOWN_FORMATS as a mapping or a sequence of (name, extensions) pairs or objects."""
-    items = known.items() if hasattr(known, "items") else known
-    out = []
-    for item in items:
-        if isinstance(item, tuple) and len(item) == 2:
-            name, exts = item
-        else:
-            name = getattr(item, "name", str(item))
-            exts = getattr(item, "extensions", getattr(item, "suffixes", ()))
-        if isinstance(exts, dict):
-            exts = exts.get("extensions", ())
-        if isinstance(exts, str):
-            exts = (exts,)
-        pats = tuple(e if e.startswith("*") else f"*{e if e.startswith('.') else '.' + e}" for e in exts)
-        if pats:
-            out.append((str(name), pats))
-    return out or _FALLBACK_FILTERS
 
 
 class Banner(QWidget):
@@ -201,11 +156,13 @@ class MainWindow(QMainWindow):
         self._build_statusbar()
         # The thread starts last, so a failure above never leaves it running.
         self.worker = EngineWorker()
-        self.worker.started.connect(self._on_job_started)
-        self.worker.progress.connect(self._on_job_progress)
-        self.worker.finished.connect(self._on_job_finished)
-        self.worker.errored.connect(self._on_job_errored)
-        self.worker.aborted.connect(self._on_job_aborted)
+        # Explicitly queued: these slots must run on the GUI thread.
+        queued = Qt.QueuedConnection
+        self.worker.started.connect(self._on_job_started, queued)
+        self.worker.progress.connect(self._on_job_progress, queued)
+        self.worker.finished.connect(self._on_job_finished, queued)
+        self.worker.errored.connect(self._on_job_errored, queued)
+        self.worker.aborted.connect(self._on_job_aborted, queued)
 
         s = self.state
         s.events.model.connect(self._on_model)
@@ -271,10 +228,11 @@ class MainWindow(QMainWindow):
         self.state_plots = StatePlots(s)
         self.inspector_dock = self.add_panel(self.inspector, "Inspector")
         self.model_dock = self.add_panel(self.model_info, "Model", tabify_with=self.inspector_dock)
-        self.plots_dock = self.add_panel(self.state_plots, "State over time", Qt.BottomDockWidgetArea)
+        # Plots beside the diagram (left), inspector on the right: the
+        # bottom-to-top diagram needs the window's full height.
+        self.plots_dock = self.add_panel(self.state_plots, "State over time", Qt.LeftDockWidgetArea)
         self.inspector_dock.raise_()
-        self.resizeDocks([self.inspector_dock], [340], Qt.Horizontal)
-        self.resizeDocks([self.plots_dock], [210], Qt.Vertical)
+        self.resizeDocks([self.plots_dock, self.inspector_dock], [290, 300], Qt.Horizontal)
 
     def _action(self, text, slot, shortcut=None, tip=None, checkable=False) -> QAction:
         action = QAction(text, self)
@@ -549,6 +507,7 @@ class MainWindow(QMainWindow):
             self.worker.cancel()
 
     # worker slots (bound methods: they run on the GUI thread) -------------------
+    @Slot(int)
     def _on_job_started(self, job_id: int) -> None:
         if job_id == self._job_id:
             self.act_cancel.setEnabled(True)
@@ -560,6 +519,7 @@ class MainWindow(QMainWindow):
             self.progress.show()
             self.cancel_button.show()
 
+    @Slot(int, float)
     def _on_job_progress(self, job_id: int, fraction: float) -> None:
         if job_id == self._job_id:
             self.progress.setValue(int(fraction * 1000))
@@ -570,6 +530,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         self.act_cancel.setEnabled(False)
 
+    @Slot(int, object)
     def _on_job_finished(self, job_id: int, result) -> None:
         if job_id != self._job_id or self._closing:
             return
@@ -579,12 +540,14 @@ class MainWindow(QMainWindow):
             f"{result.trace.length} steps computed in {result.seconds * 1000:.0f} ms", 4000)
         self.traceReady.emit(job_id)
 
+    @Slot(int, str)
     def _on_job_errored(self, job_id: int, message: str) -> None:
         if job_id != self._job_id:
             return
         self._job_done()
         self.show_error(f"The engine could not run this input: {message}")
 
+    @Slot(int)
     def _on_job_aborted(self, job_id: int) -> None:
         if job_id != self._job_id:
             return  # superseded by a newer job: nothing to say
@@ -721,7 +684,7 @@ class MainWindow(QMainWindow):
             self.resize(1280, 800)
         layout = st.value("windowState")
         if layout is not None:
-            self.restoreState(layout)
+            self.restoreState(layout, LAYOUT_VERSION)
         speed = st.value("speed", 4.0, float)
         self.state.set_speed(speed)
         self._on_speed(None)
@@ -737,7 +700,7 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         st = self.settings
         st.setValue("geometry", self.saveGeometry())
-        st.setValue("windowState", self.saveState())
+        st.setValue("windowState", self.saveState(LAYOUT_VERSION))
         st.setValue("speed", self.state.speed)
         st.setValue("darkTheme", self.state.dark)
         st.setValue("unitMode", self.unit_mode.currentData())

@@ -42,8 +42,8 @@ class StatePlots(QWidget):
         self.images: dict[str, pg.ImageItem] = {}
         self.cursors: list[pg.InfiniteLine] = []
         self.unit_marks: list[pg.InfiniteLine] = []
-        for col, name in enumerate(("c", "a")):
-            plot = self.view.addPlot(row=0, col=col, title=f"{name}⟨t⟩  (units × t)")
+        for name in ("c", "a"):
+            plot = pg.PlotItem(title=f"{name}⟨t⟩  (units × t)")
             plot.setLabel("bottom", "t")
             plot.setLabel("left", "unit")
             plot.setMenuEnabled(False)
@@ -53,11 +53,11 @@ class StatePlots(QWidget):
             plot.addItem(image)
             self.plots[name] = plot
             self.images[name] = image
-        lines = self.view.addPlot(row=0, col=2, title="selected units")
+        lines = pg.PlotItem(title="selected units")
         lines.setLabel("bottom", "t")
         lines.setMenuEnabled(False)
         lines.setMouseEnabled(x=True, y=False)
-        lines.addLegend(offset=(-4, 4), labelTextSize="8pt")
+        self.legend = lines.addLegend(offset=(-4, 4), labelTextSize="8pt")
         lines.setClipToView(True)
         lines.setDownsampling(auto=True, mode="peak")
         self.plots["lines"] = lines
@@ -74,6 +74,8 @@ class StatePlots(QWidget):
             self.plots[name].addItem(mark, ignoreBounds=True)
             self.unit_marks.append(mark)
         self._curves: list[pg.PlotDataItem] = []
+        self._vertical: bool | None = None
+        self._arrange(vertical=True)
         self.view.scene().sigMouseClicked.connect(self._on_click)
         state.events.trace.connect(self._on_trace)
         state.events.layer.connect(self._on_trace)
@@ -81,6 +83,24 @@ class StatePlots(QWidget):
         state.events.unit.connect(self._on_unit)
         state.events.dark.connect(self._on_dark)
         self._on_dark(None)
+
+    # -- layout ------------------------------------------------------------
+    def _arrange(self, vertical: bool) -> None:
+        """Stack the three plots in a column (side dock) or a row (bottom dock)."""
+        if vertical == self._vertical:
+            return
+        self._vertical = vertical
+        layout = self.view.ci
+        for plot in self.plots.values():
+            if plot in layout.items:
+                layout.removeItem(plot)
+        for k, name in enumerate(("c", "a", "lines")):
+            layout.addItem(self.plots[name], row=k if vertical else 0, col=0 if vertical else k)
+
+    def resizeEvent(self, event) -> None:
+        size = event.size()
+        self._arrange(vertical=size.height() > 0.6 * size.width())
+        super().resizeEvent(event)
 
     # -- data --------------------------------------------------------------
     def _data(self) -> dict | None:
@@ -125,8 +145,10 @@ class StatePlots(QWidget):
             series = [(f"c[{u}]", data["c"][u]) for u in data["busiest"]]
             plot.setTitle("c of the busiest units")
         for k, (label, values) in enumerate(series):
-            pen = pg.mkPen(_LINE_COLOURS[k % len(_LINE_COLOURS)], width=1.5)
-            self._curves.append(plot.plot(times, values, pen=pen, name=label))
+            # Width 1 without antialiasing: the curves are redrawn whenever the
+            # cursor moves, and wide antialiased paths cost ~7 ms each.
+            pen = pg.mkPen(_LINE_COLOURS[k % len(_LINE_COLOURS)], width=1)
+            self._curves.append(plot.plot(times, values, pen=pen, name=label, antialias=False))
 
     # -- events ------------------------------------------------------------
     def _on_step(self, event) -> None:
@@ -154,6 +176,10 @@ class StatePlots(QWidget):
                 ax.setTextPen(fg)
             plot.titleLabel.setAttr("color", fg)
             plot.setTitle(plot.titleLabel.text)
+        # An opaque legend box keeps the unit names readable over the curves.
+        self.legend.setBrush(pg.mkBrush("#1e1f22d0" if dark else "#ffffffd0"))
+        self.legend.setPen(pg.mkPen(fg))
+        self.legend.setLabelTextColor(fg)
 
     def _on_click(self, event) -> None:
         if self.state.length == 0:

@@ -35,8 +35,9 @@ _IDS = itertools.count(1)
 
 #: Longest time axis of the plot overview; longer traces are subsampled.
 OVERVIEW_COLUMNS = 2000
-#: Target work per chunk (multiply-adds) so a cancel lands within a few ms.
-_CHUNK_WORK = 1 << 21
+#: Work per chunk (multiply-adds of W_x, W_a): ~50 ms, so a cancel lands quickly
+#: while small layers still get chunks long enough to amortise per-chunk costs.
+_CHUNK_WORK = 1 << 26
 
 
 def running_threads() -> list[QThread]:

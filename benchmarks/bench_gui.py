@@ -1,0 +1,193 @@
+"""GUI responsiveness: frame time during playback and the longest event-loop stall.
+
+Frame time
+    The real main window plays a 300-token input on a synthetic model
+    (H = 64 and H = 1024, random weights, a 40-character vocabulary and a
+    softmax head). Each frame is one pass of the event loop that handles what
+    is pending and repaints what changed: the playback tick (diagram, timeline,
+    plots cursor, inspector) and then the diagram's animation frames until
+    the next tick. Reported: median and 95th percentile over all frames.
+Stall
+    While the worker computes a 100,000-token input (H = 64), a 5 ms QTimer
+    on the GUI thread records the gaps between its timeouts, including the
+    moment the finished trace is installed in the views. Reported: the
+    longest gap minus the timer interval.
+
+Targets: p95 ≤ 16.7 ms at H = 64, ≤ 33 ms at H = 1024, stall ≤ 50 ms.
+
+    python benchmarks/bench_gui.py           # offscreen unless a display is set
+    python benchmarks/bench_gui.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from lstm_viewer.engine import CellWeights, Head, Layer, LSTMModel  # noqa: E402
+
+VOCAB = list("abcdefghijklmnopqrstuvwxyz .,;:!?'-0123")  # 40 tokens
+TARGETS = {64: 16.7, 1024: 33.0}
+STALL_TARGET = 50.0
+
+
+def synthetic_model(hidden: int, seed: int = 0) -> LSTMModel:
+    """Random weights scaled so gates and states spread over their ranges."""
+    rng = np.random.default_rng(seed)
+    n = len(VOCAB)
+    scale = 1.0 / np.sqrt(hidden)
+    cell = CellWeights(rng.standard_normal((4 * hidden, n)).astype(np.float32),
+                       (rng.standard_normal((4 * hidden, hidden)) * scale).astype(np.float32),
+                       (rng.standard_normal(4 * hidden) * 0.3).astype(np.float32))
+    head = Head((rng.standard_normal((n, hidden)) * scale).astype(np.float32), np.zeros(n, np.float32))
+    return LSTMModel([Layer([cell])], head=head, vocab=VOCAB, name=f"synthetic H={hidden}",
+                     source_format="in-memory (benchmark)").validate()
+
+
+def _window(app, tmp):
+    from PySide6.QtCore import QSettings
+
+    from lstm_viewer.gui.main_window import MainWindow
+
+    win = MainWindow(settings=QSettings(str(Path(tmp) / "bench.ini"), QSettings.IniFormat))
+    win.resize(1280, 800)
+    win.show()
+    app.processEvents()
+    return win
+
+
+def _wait(app, predicate, timeout_s=120.0) -> None:
+    end = time.perf_counter() + timeout_s
+    while not predicate():
+        if time.perf_counter() > end:
+            raise TimeoutError("the GUI did not get there in time")
+        app.processEvents()
+        time.sleep(0.001)
+
+
+def frame_times(app, hidden: int, steps: int, speed: float = 8.0) -> list[float]:
+    """Milliseconds per event-loop frame while playing ``steps`` steps."""
+    with tempfile.TemporaryDirectory() as tmp:
+        win = _window(app, tmp)
+        try:
+            win.set_model(synthetic_model(hidden), "synthetic")
+            text = "".join(np.random.default_rng(1).choice(VOCAB[:30], 300))
+            win.input_panel.set_text(text)
+            _wait(app, lambda: win.state.length == 300)
+            win.state.set_speed(speed)  # animation lasts until the next tick
+            win.state.set_step(0)
+            for _ in range(10):
+                app.processEvents()
+            frames: list[float] = []
+            tick_s = win.playback.interval_ms / 1000.0
+            for _ in range(steps):
+                t0 = time.perf_counter()
+                win.playback._tick()
+                app.processEvents()
+                frames.append((time.perf_counter() - t0) * 1000)
+                # Animation frames until the next tick, paced like a 60 Hz display.
+                next_tick = t0 + tick_s
+                while True:
+                    now = time.perf_counter()
+                    if now >= next_tick:
+                        break
+                    time.sleep(min(1 / 60, next_tick - now))
+                    f0 = time.perf_counter()
+                    app.processEvents()
+                    frames.append((time.perf_counter() - f0) * 1000)
+            return frames
+        finally:
+            win.close()
+
+
+def stall(app, tokens: int = 100_000, hidden: int = 64) -> tuple[float, float]:
+    """(longest event-loop stall in ms, seconds the job took) for a long input."""
+    from PySide6.QtCore import QObject, QTimer, Slot
+
+    class Probe(QObject):
+        def __init__(self):
+            super().__init__()
+            self.last = time.perf_counter()
+            self.worst = 0.0
+            self.timer = QTimer(self)
+            self.timer.setInterval(5)
+            self.timer.timeout.connect(self.tick)
+
+        @Slot()
+        def tick(self):
+            now = time.perf_counter()
+            self.worst = max(self.worst, now - self.last)
+            self.last = now
+
+    with tempfile.TemporaryDirectory() as tmp:
+        win = _window(app, tmp)
+        try:
+            win.set_model(synthetic_model(hidden), "synthetic")
+            _wait(app, lambda: win.state.length > 0)
+            ids = np.random.default_rng(2).integers(0, len(VOCAB), tokens)
+            probe = Probe()
+            done = []
+            win.traceReady.connect(done.append)
+            t0 = time.perf_counter()
+            probe.last = t0
+            probe.timer.start()
+            win.state.set_inputs(ids)
+            _wait(app, lambda: bool(done) and win.state.length == tokens)
+            seconds = time.perf_counter() - t0
+            # Let the views finish drawing the new trace before stopping the probe.
+            end = time.perf_counter() + 0.3
+            while time.perf_counter() < end:
+                app.processEvents()
+                time.sleep(0.001)
+            probe.timer.stop()
+            return max(0.0, probe.worst * 1000 - probe.timer.interval()), seconds
+        finally:
+            win.close()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps")
+    args = parser.parse_args(argv)
+    from lstm_viewer.gui.launch import make_app
+
+    app = make_app()
+    steps = {64: 40, 1024: 20} if args.quick else {64: 120, 1024: 60}
+    rows = []
+    ok = True
+    for hidden in (64, 1024):
+        frames = frame_times(app, hidden, steps[hidden])
+        median = statistics.median(frames)
+        p95 = float(np.percentile(frames, 95))
+        passed = p95 <= TARGETS[hidden]
+        ok &= passed
+        rows.append((f"frame H={hidden}", f"{len(frames)} frames", f"{median:6.2f} ms", f"{p95:6.2f} ms",
+                     f"≤ {TARGETS[hidden]} ms", "ok" if passed else "MISSED"))
+    worst, seconds = stall(app)
+    passed = worst <= STALL_TARGET
+    ok &= passed
+    rows.append(("stall 100k tokens H=64", f"job {seconds:.2f} s", "", f"{worst:6.2f} ms",
+                 f"≤ {STALL_TARGET} ms", "ok" if passed else "MISSED"))
+    header = ("measure", "sample", "median", "p95 / max", "target", "")
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    for row in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    f64, f1024 = rows[0], rows[1]
+    print(f"frame p95: H=64 {f64[3].strip()}, H=1024 {f1024[3].strip()}; stall: {worst:.1f} ms "
+          f"({'all targets met' if ok else 'a target was missed'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
