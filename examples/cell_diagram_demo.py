@@ -83,6 +83,8 @@ def main(argv=None) -> int:
     parser.add_argument("--screenshot", metavar="PATH")
     parser.add_argument("--steps", type=int, default=7, help="steps before the screenshot")
     parser.add_argument("--clamp", action="store_true", help="show the update gate clamped")
+    parser.add_argument("--at", type=float, metavar="FRACTION",
+                        help="screenshot the last step's animation at this fraction (0..1)")
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -113,6 +115,12 @@ def main(argv=None) -> int:
     if args.screenshot:
         for _ in range(args.steps):
             advance(animate=False)
+        if args.at is not None:
+            # Freeze the next step's animation part-way, to see it travel.
+            diagram.set_animation_duration(1000)
+            advance(animate=True)
+            diagram.animation.pause()
+            diagram.animation.setCurrentTime(int(1000 * args.at))
         diagram.highlight_unit(int(diagram.shown_units("a")[2]))
         app.processEvents()
         ok = diagram.grab_image().save(args.screenshot)

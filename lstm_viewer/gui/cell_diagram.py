@@ -151,9 +151,13 @@ class _Edges(pg.GraphicsObject):
         self._colors = theme_colors(False)
         self._label_font = _font(12)
         self._bounds = QRectF(0, 0, SCENE_W, 900)
+        # The arrows are static (and cached); only the small pulse item repaints per frame.
+        self._pulse_item = _Pulses(self)
+        self.setCacheMode(self.CacheMode.DeviceCoordinateCache)
 
     def set_dark(self, dark: bool) -> None:
         self._colors = theme_colors(dark)
+        self._pulse_item.set_dark(dark)
         self.update()
 
     def set_edges(self, edges, labels, bounds: QRectF) -> None:
@@ -194,7 +198,7 @@ class _Edges(pg.GraphicsObject):
                 q = local[stage]
                 if 0.0 < q < 1.0:
                     self._pulses.append(self._point_at(pts, cum, q))
-        self.update()
+        self._pulse_item.set_points(self._pulses)
 
     @staticmethod
     def _point_at(pts, cum: np.ndarray, q: float) -> QPointF:
@@ -224,11 +228,49 @@ class _Edges(pg.GraphicsObject):
         p.setPen(c["accent"])
         for rect, text, align in self._labels:
             p.drawText(rect, align, text)
-        if self._pulses:
-            p.setPen(QPen(c["bg"], 1.5))
-            p.setBrush(QColor("#E69F00"))
-            for q in self._pulses:
-                p.drawEllipse(q, 5.5, 5.5)
+
+
+class _Pulses(pg.GraphicsObject):
+    """The travelling dots of an animation; its bounds hug the dots, so a frame
+    repaints only the neighbourhood of the pulses."""
+
+    R = 5.5
+
+    def __init__(self, parent):
+        super().__init__(parent)
+        self._points: list[QPointF] = []
+        self._rect = QRectF()
+        self._edge = theme_colors(False)["bg"]
+        self._fill = QColor("#E69F00")
+        self.setZValue(5)
+
+    def set_dark(self, dark: bool) -> None:
+        self._edge = theme_colors(dark)["bg"]
+        self.update()
+
+    def set_points(self, points: list[QPointF]) -> None:
+        if not points and not self._points:
+            return
+        self.prepareGeometryChange()
+        self._points = list(points)
+        if points:
+            xs = [q.x() for q in points]
+            ys = [q.y() for q in points]
+            r = self.R + 2
+            self._rect = QRectF(min(xs) - r, min(ys) - r, max(xs) - min(xs) + 2 * r,
+                                max(ys) - min(ys) + 2 * r)
+        else:
+            self._rect = QRectF()
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, p, *args) -> None:
+        p.setPen(QPen(self._edge, 1.5))
+        p.setBrush(self._fill)
+        for q in self._points:
+            p.drawEllipse(q, self.R, self.R)
 
 
 class _TopK(pg.GraphicsObject):
@@ -472,6 +514,8 @@ class CellDiagram(QWidget):
             "keep": _OpNode("⊙"), "write": _OpNode("⊙"), "plus": _OpNode("+"),
             "tanh": _OpNode("tanh"), "out": _OpNode("⊙"),
         }
+        for static in (self._boundary, self._legend, *self._ops.values()):
+            static.setCacheMode(static.CacheMode.DeviceCoordinateCache)
         self._boundary.setZValue(-10)
         self._edges.setZValue(-5)
         for item in (self._boundary, self._edges, self._legend, self._topk,
@@ -531,6 +575,8 @@ class CellDiagram(QWidget):
         self._target = {n: np.zeros(s) for n, s in sizes.items()}
         self._old = {n: np.zeros(s) for n, s in sizes.items()}
         self._disp = {n: np.zeros(s) for n, s in sizes.items()}
+        self._last_q = dict.fromkeys(self._disp, 0.0)
+        self._rerank_pending = False
         for name, strip in self._strips.items():
             if name == "concat":
                 strip.set_length(sizes[name], [("a⟨t−1⟩", self._H), ("x⟨t⟩", self._nx)])
@@ -573,6 +619,8 @@ class CellDiagram(QWidget):
             self._anim.stop()
         for name, disp in self._disp.items():
             np.copyto(self._old[name], disp)
+        # Every node shows its old values, i.e. progress 0: frames start from there.
+        self._last_q = dict.fromkeys(self._disp, 0.0)
         for name in self.NODE_NAMES:
             if name == "y_hat":
                 continue
@@ -592,8 +640,11 @@ class CellDiagram(QWidget):
             self._apply_ranges()
             self._legend.set_ranges(self._state_range, self._x_range)
         self._select_units()
-        if self._topk_mode:
+        # The top-5 list is re-ranked when ŷ starts to change, not before.
+        self._rerank_pending = self._topk_mode
+        if self._topk_mode and not (animate and self._duration > 0):
             self._topk.set_order_from(self._target["y_hat"])
+            self._rerank_pending = False
         if animate and self._duration > 0:
             self._anim.setDuration(self._duration)
             self._anim.start()
@@ -618,6 +669,10 @@ class CellDiagram(QWidget):
         if name == "y_hat" and self._topk_mode:
             return self._topk.values()
         return self._strips[name].values()
+
+    def top_tokens(self) -> list[str]:
+        """The tokens listed in the ŷ top-5 box, most probable first ([] without one)."""
+        return self._topk.tokens() if self._topk_mode else []
 
     def peephole_values(self, gate: str) -> np.ndarray:
         """The p⊙c values shown beside gate ``gate`` ("forget", "update" or "output")."""
@@ -675,14 +730,16 @@ class CellDiagram(QWidget):
         mode : {"all", "most_active", "most_changed", "manual"}
             ``all``: units 0, 1, ... up to the maximum; ``most_active``: the
             largest |a⟨t⟩|; ``most_changed``: the largest |a⟨t⟩ − a⟨t−1⟩|;
-            ``manual``: ``units``. At most :meth:`set_max_units` are drawn;
+            ``manual``: ``units`` (None: keep the units shown now). At most :meth:`set_max_units` are drawn;
             the rest are summarised.
         """
         if mode not in SELECTION_MODES:
             raise ValueError(f"unknown selection mode {mode!r}; expected one of {SELECTION_MODES}")
-        self._mode = mode
         if mode == "manual":
-            self._manual = [int(u) for u in (units or [])]
+            # Without a list, manual mode freezes the units shown now.
+            self._manual = ([int(u) for u in units] if units is not None
+                            else [int(u) for u in self._strips["a"].shown()])
+        self._mode = mode
         self._select_units()
         self._place_edges()
 
@@ -769,8 +826,7 @@ class CellDiagram(QWidget):
             current = strip.shown()
             new = np.concatenate(shown) if len(shown) > 1 else shown[0]
             if current.shape != new.shape or not np.array_equal(current, new):
-                strip.set_shown(shown)
-                changed = True
+                changed |= strip.set_shown(shown)
         if changed and hasattr(self, "_bounds"):
             self._place_edges()
 
@@ -782,10 +838,12 @@ class CellDiagram(QWidget):
         np.subtract(p, self._stage_start, out=self._local)
         self._local /= WINDOW
         np.clip(self._local, 0.0, 1.0, out=self._local)
+        last = self._last_q
         for name, disp in self._disp.items():
-            if not disp.size:
-                continue
             q = float(self._local[STAGE[name]])
+            if not disp.size or q == last[name]:
+                continue        # this node is not blending now: nothing to redraw
+            last[name] = q
             old, new = self._old[name], self._target[name]
             if q >= 1.0:
                 np.copyto(disp, new)
@@ -795,6 +853,9 @@ class CellDiagram(QWidget):
                 disp *= eased
                 disp += old
             if name == "y_hat" and self._topk_mode:
+                if self._rerank_pending:
+                    self._topk.set_order_from(self._target["y_hat"])
+                    self._rerank_pending = False
                 self._topk.set_values(disp)
             else:
                 self._strips[name].set_values(disp)

@@ -109,7 +109,9 @@ def lut_indices(values, name: str, vmin: float | None = None, vmax: float | None
     hi = hi if vmax is None else float(vmax)
     span = hi - lo if hi > lo else 1.0
     scaled = (np.asarray(values, float) - lo) * ((LUT_SIZE - 1) / span)
-    np.nan_to_num(scaled, copy=False, nan=(LUT_SIZE - 1) / 2)
+    nan = np.isnan(scaled)
+    if nan.any():
+        scaled[nan] = (LUT_SIZE - 1) / 2
     np.clip(scaled, 0, LUT_SIZE - 1, out=scaled)
     if out is None:
         return np.rint(scaled).astype(np.intp)

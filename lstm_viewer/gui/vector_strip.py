@@ -167,6 +167,7 @@ class VectorStrip(pg.GraphicsObject):
         self._lut_idx = np.empty(0, np.intp)
         self._rects: list[QRectF] = []
         self._segments = [_Segment("", 0, 0)]
+        self._layout_key = None       # what the cell rectangles were computed for
         self._title_font = _font(14.5, bold=True)
         self._small_font = _font(11.5)
         self._hover_index = -1
@@ -187,16 +188,21 @@ class VectorStrip(pg.GraphicsObject):
         for label, length in segments:
             self._segments.append(_Segment(label, start, start + length))
             start += length
+        self._layout_key = None
         self._relayout()
 
-    def set_shown(self, shown_per_segment: list[np.ndarray]) -> None:
-        """Choose the shown indices (vector indices, one array per segment)."""
+    def set_shown(self, shown_per_segment: list[np.ndarray]) -> bool:
+        """Choose the shown indices (vector indices, one array per segment).
+
+        Returns True when the cells moved (their number changed), False when
+        only which units they show changed.
+        """
         for seg, shown in zip(self._segments, shown_per_segment):
             shown = np.unique(np.asarray(shown, np.intp))
             if shown.size and (shown[0] < seg.start or shown[-1] >= seg.stop):
                 raise ValueError(f"shown index outside segment {seg.start}..{seg.stop - 1}")
             seg.shown = shown
-        self._relayout()
+        return self._relayout()
 
     def set_title(self, title: str, subtitle: str = "") -> None:
         """Change the title and an optional subtitle drawn after it."""
@@ -257,6 +263,7 @@ class VectorStrip(pg.GraphicsObject):
         """Change the strip's width (a structure change: cells are laid out again)."""
         self.prepareGeometryChange()
         self._width = float(width)
+        self._layout_key = None
         self._relayout()
 
     def width(self) -> float:
@@ -279,12 +286,21 @@ class VectorStrip(pg.GraphicsObject):
         return (rects[0].left() + rects[-1].right()) / 2
 
     # ------------------------------------------------------------ internals
-    def _relayout(self) -> None:
-        """Cell rectangles for the current shown sets (only on structure change)."""
+    def _relayout(self) -> bool:
+        """Cell rectangles for the current shown sets; True if they moved."""
         slots = 0.0
         for seg in self._segments:
-            seg.rest = np.setdiff1d(np.arange(seg.start, seg.stop), seg.shown, assume_unique=True)
+            mask = np.ones(seg.stop - seg.start, bool)
+            mask[seg.shown - seg.start] = False
+            seg.rest = np.flatnonzero(mask) + seg.start
             slots += seg.shown.size + (1.5 if seg.rest.size else 0.0)
+        key = (self._width, tuple((s.shown.size, bool(s.rest.size)) for s in self._segments))
+        self._shown = (np.concatenate([s.shown for s in self._segments])
+                       if self._segments else np.empty(0, np.intp))
+        if key == self._layout_key:
+            self._recolor()         # same cells, other units: no geometry to redo
+            return False
+        self._layout_key = key
         gaps = SEGMENT_GAP * (len(self._segments) - 1)
         cell_w = min(MAX_CELL_W, (self._width - gaps) / max(slots, 1.0))
         total = slots * cell_w + gaps
@@ -303,10 +319,9 @@ class VectorStrip(pg.GraphicsObject):
                 seg.summary_rect = None
             x += SEGMENT_GAP
             self._rects.extend(seg.rects)
-        self._shown = (np.concatenate([s.shown for s in self._segments])
-                       if self._segments else np.empty(0, np.intp))
         self._lut_idx = np.empty(self._shown.size, np.intp)
         self._recolor()
+        return True
 
     def _recolor(self) -> None:
         if self._shown.size:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from lstm_viewer.gui import colormaps
 from lstm_viewer.gui.cell_diagram import CellDiagram
@@ -208,3 +208,35 @@ def test_demo_runs_offscreen(qtbot, tmp_path):
     out = tmp_path / "diagram.png"
     assert demo.main(["--screenshot", str(out), "--peepholes", "--size", "700x650"]) == 0
     assert out.stat().st_size > 10_000
+
+
+def test_hovering_a_node_emits_its_name_and_leaving_emits_empty(diagram, qtbot, rng):
+    structure(diagram)
+    diagram.show_step(step_values(rng, 8, 5), animate=False)
+    diagram.show()
+    qtbot.waitExposed(diagram)
+    seen = []
+    diagram.nodeHovered.connect(seen.append)
+
+    def move_until(pos, name):
+        # pyqtgraph's scene drops moves that come faster than 60 Hz: move until seen.
+        jiggle = [0]
+
+        def arrived():
+            jiggle[0] ^= 1         # a move to the same pixel is no move at all
+            qtbot.mouseMove(diagram.viewport, pos + QPoint(jiggle[0], 0))
+            return bool(seen) and seen[-1] == name
+        qtbot.waitUntil(arrived, timeout=2000)
+
+    move_until(diagram.node_view_pos("forget", unit=2), "forget")
+    move_until(diagram.node_view_pos("forget") + QPoint(0, -300), "")
+
+
+def test_animated_top5_is_reranked_when_y_hat_changes(diagram, qtbot):
+    structure(diagram)
+    diagram.set_animation_duration(100)
+    values = step_values(np.random.default_rng(5), 8, 5)
+    diagram.show_step(values, y_hat=np.array([0.5, 0.2, 0.1, 0.1, 0.1]), animate=False)
+    with qtbot.waitSignal(diagram.animationFinished, timeout=2000):
+        diagram.show_step(values, y_hat=np.array([0.1, 0.1, 0.1, 0.2, 0.5]), animate=True)
+    assert diagram.top_tokens()[:2] == ["e", "d"]
