@@ -37,8 +37,8 @@ OP_R = 13.0
 GAP = 17.0              # between a strip and the operator next to it (room for an arrow)
 COL = {"forget": 240.0, "update": 425.0, "candidate": 610.0, "output": 795.0}
 MAIN_X = COL["candidate"]
-C_REG_X = 85.0          # centre of the c⟨t−1⟩ register (left of the main path)
-A_REG_X = 915.0         # centre of the a⟨t−1⟩ register (right of the main path)
+C_REG_X = 92.0          # centre of the c⟨t−1⟩ register (left of the main path)
+A_REG_X = 905.0         # centre of the a⟨t−1⟩ register (right of the main path)
 TOPK_W = 330.0
 TOPK = 5
 
@@ -106,7 +106,7 @@ class _OpNode(pg.GraphicsObject):
         self.rx = OP_R + (6.0 if len(symbol) > 2 else 0.0)
         self._colors = theme_colors(False)
         self._font = _font(15 if len(symbol) < 3 else 11.5, bold=True)
-        self._label_font = _font(12.5)
+        self._label_font = _font(13.5)
 
     def set_dark(self, dark: bool) -> None:
         self._colors = theme_colors(dark)
@@ -149,7 +149,7 @@ class _Edges(pg.GraphicsObject):
         self._lengths: list[np.ndarray] = []
         self._pulses: list[QPointF] = []
         self._colors = theme_colors(False)
-        self._label_font = _font(12)
+        self._label_font = _font(12.5)
         self._bounds = QRectF(0, 0, SCENE_W, 900)
         # The arrows are static (and cached); only the small pulse item repaints per frame.
         self._pulse_item = _Pulses(self)
@@ -399,7 +399,7 @@ class _Legend(pg.GraphicsObject):
         super().__init__()
         self._dark = False
         self._colors = theme_colors(False)
-        self._font = _font(11.5)
+        self._font = _font(12)
         self._title_font = _font(13, bold=True)
         self._rows: list[tuple[str, str, float, float]] = []
         self.set_ranges(1.0, 1.0)
@@ -750,8 +750,13 @@ class CellDiagram(QWidget):
         self._place_edges()
 
     def highlight_unit(self, unit: int | None) -> None:
-        """Outline hidden unit ``unit`` in every strip that shows it (None clears)."""
+        """Outline hidden unit ``unit`` in every strip (None clears).
+
+        Outside manual mode the unit is drawn even when the selection rule
+        would not pick it, so a unit selected elsewhere is always visible.
+        """
         self._highlight = None if unit is None else int(unit)
+        self._select_units()
         for name in (*HIDDEN_NODES, "concat", "peep_forget", "peep_update", "peep_output"):
             self._strips[name].set_highlight(self._highlight)
 
@@ -801,16 +806,23 @@ class CellDiagram(QWidget):
                 self._strips[name].set_range(-self._x_range, self._x_range)
 
     def _hidden_selection(self) -> np.ndarray:
+        """The hidden units to draw, sorted; the highlighted unit is always among them
+        (except in manual mode, where the user's list is the law)."""
         H, n = self._H, self._max_units
         mode = self._mode or ("all" if H <= n else "most_active")
         if mode == "manual":
             units = [u for u in dict.fromkeys(self._manual) if 0 <= u < H]
             return np.sort(np.array(units[:n], np.intp))
         if mode == "all" or H <= n:
-            return np.arange(min(H, n))
-        if mode == "most_active":
-            return _top_indices(np.abs(self._target["a"]), n)
-        return _top_indices(np.abs(self._target["a"] - self._target["a_prev"]), n)
+            chosen = np.arange(min(H, n))
+        elif mode == "most_active":
+            chosen = np.argsort(-np.abs(self._target["a"]), kind="stable")[:n]
+        else:
+            chosen = np.argsort(-np.abs(self._target["a"] - self._target["a_prev"]), kind="stable")[:n]
+        h = self._highlight
+        if h is not None and 0 <= h < H and h not in chosen:
+            chosen = np.append(chosen[:n - 1], h)     # it replaces the lowest-ranked unit
+        return np.sort(chosen)
 
     def _select_units(self) -> None:
         """Apply the unit selection to every strip; relayout only when it changed."""

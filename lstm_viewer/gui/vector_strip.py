@@ -168,8 +168,8 @@ class VectorStrip(pg.GraphicsObject):
         self._rects: list[QRectF] = []
         self._segments = [_Segment("", 0, 0)]
         self._layout_key = None       # what the cell rectangles were computed for
-        self._title_font = _font(14.5, bold=True)
-        self._small_font = _font(11.5)
+        self._title_font = _font(15, bold=True)
+        self._small_font = _font(12)
         self._hover_index = -1
         self.setAcceptHoverEvents(True)
 

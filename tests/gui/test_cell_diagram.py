@@ -116,6 +116,19 @@ def test_unit_selection_modes_pick_the_right_units(diagram, rng):
     assert_shows(diagram, values)
 
 
+def test_highlighted_unit_is_always_shown(diagram, rng):
+    structure(diagram, H=64, n_x=5)
+    values = step_values(rng, 64, 5)
+    diagram.show_step(values, animate=False)
+    quiet = int(np.argmin(np.abs(values["a"])))      # never among the most active
+    assert quiet not in diagram.shown_units("a")
+    diagram.highlight_unit(quiet)
+    for name in HIDDEN_NAMES:
+        shown = diagram.shown_units(name)
+        assert quiet in shown and shown.size == 16
+    assert quiet in diagram.shown_units("concat")
+
+
 def test_clicking_a_node_emits_its_name(diagram, qtbot, rng):
     structure(diagram)
     diagram.show_step(step_values(rng, 8, 5), animate=False)
