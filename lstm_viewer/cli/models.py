@@ -30,9 +30,9 @@ def model_lines() -> list[str]:
         acc = f"test accuracy {test['accuracy']:.4f}" if "accuracy" in test else "not evaluated"
         cell = "peephole LSTM" if card.get("peephole") else "LSTM"
         hidden = card.get("hidden_size", "?")
-        default = " (default)" if path.stem == "latch" else ""
+        label = f"{path.stem} (default)" if path.stem == "latch" else path.stem
         what = " ".join(str(card.get("description", "")).split())
-        lines.append(f"{path.stem:<9} {cell} H={hidden:<3} {acc}  {what}{default}")
+        lines.append(f"{label:<19} {cell} H={hidden:<3} {acc}  {what}")
     return lines
 
 

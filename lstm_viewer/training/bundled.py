@@ -41,7 +41,7 @@ def _latch_look_at(text: str, card: dict) -> str:
         return ", ".join(f"{u} ({units[str(u)][a]:.2f} vs {units[str(u)][b]:.2f})" for u in us)
 
     if ev["writers"]:
-        parts.append("Measured on the test set: the update gate opens at the stored letter more "
+        parts.append("measured on the test set: the update gate opens at the stored letter more "
                      "than at distractor letters in unit(s) " + fmt(ev["writers"], "u_store", "u_dist"))
     if ev["erasers"]:
         parts.append("the forget gate drops at the stored letter, erasing the old one, in unit(s) "
@@ -100,6 +100,7 @@ def build(name: str, out_dir=None, log=print) -> Path:
                                "indentation or line position at |r| >= 0.5 on held-out text")
     model.card = card
     save_native(model, path)
+    path.chmod(0o644)  # safetensors writes 0600; the file ships to every user
     log(f"{name}: wrote {path} in {seconds:.0f} s; train accuracy {card['train']['accuracy']:.4f}, "
         f"test accuracy {card['test']['accuracy']:.4f}, test loss {card['test']['loss']:.4f}")
     return path
