@@ -24,8 +24,38 @@ class SequenceError(ValueError):
     """A sequence file that cannot be used; ``str()`` is one clear line."""
 
 
+#: Length of the opening input taken from a bundled task's test set.
+EXAMPLE_LENGTH = 48
+
+
+def task_example(model, length: int = EXAMPLE_LENGTH) -> str | None:
+    """A stretch of the model's own task's test data, as text, or None.
+
+    The window of ``length`` steps holding the most scored positions is
+    taken (for the latch task: the most recalls), so the opening input shows
+    what the model was trained to do.
+    """
+    task_name = (model.card or {}).get("task")
+    if not task_name or model.vocab is None:
+        return None
+    try:
+        from ..training.tasks import get_task
+
+        ids, _, scored = get_task(task_name).examples("test")[0]
+    except Exception:  # an unknown or changed task must not stop the app opening
+        return None
+    ids, scored = np.asarray(ids), np.asarray(scored, dtype=float)
+    if ids.size > length:
+        counts = np.convolve(scored, np.ones(length), mode="valid")
+        start = int(np.argmax(counts))
+        ids = ids[start:start + length]
+    if np.any(ids >= len(model.vocab)):
+        return None
+    return "".join(model.vocab[int(i)] for i in ids)
+
+
 def default_input(model):
-    """The input a model opens with: its card's example, else a short demo.
+    """The input a model opens with: its card's example or task data, else a short demo.
 
     Returns ``(inputs, text)``; ``text`` is None for vector inputs.
     """
@@ -34,6 +64,9 @@ def default_input(model):
         value = card.get(key)
         if isinstance(value, str) and value and model.vocab is not None:
             return None, value
+    example = task_example(model)
+    if example:
+        return None, example
     if model.vocab is not None:
         tokens = [t for t in model.vocab if len(t) == 1 and t.isprintable()] or model.vocab
         text = "".join((tokens * 4)[:24])

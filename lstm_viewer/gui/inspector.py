@@ -9,7 +9,7 @@ no more than the rows in sight.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
@@ -39,6 +39,18 @@ NODES = {
 UNIT_NODES = {"forget", "update", "candidate", "output", "write", "keep", "c_prev", "c",
               "tanh_c", "a_prev", "a"}
 GATE_NODES = ("update", "forget", "candidate", "output")
+#: Header tooltips: the short column names spelled out.
+HEADER_TIPS = {
+    "unit": "unit index (select a row to highlight the unit everywhere)",
+    "value": "the node's value at step t",
+    "W·x": "input part of the pre-activation: this gate's rows of W_x times x⟨t⟩",
+    "W·a": "recurrent part: this gate's rows of W_a times a⟨t−1⟩",
+    "p⊙c": "peephole part: p ⊙ c (c⟨t−1⟩, or c⟨t⟩ for the output gate)",
+    "b": "bias",
+    "z": "pre-activation z = W·x + W·a (+ p⊙c) + b; value = σ(z), or tanh(z) for c̃",
+    "p": "probability of the token",
+}
+PLAYING_REFRESH_MS = 150
 
 
 class VectorTableModel(QAbstractTableModel):
@@ -76,14 +88,19 @@ class VectorTableModel(QAbstractTableModel):
         if role == Qt.DisplayRole:
             if c == 0:
                 return self._labels[r]
-            return f"{float(self._columns[c - 1][r]):+.4f}"
+            return f"{float(self._columns[c - 1][r]):+.3f}"
         if role == Qt.TextAlignmentRole:
             return int(Qt.AlignRight | Qt.AlignVCenter) if c else int(Qt.AlignLeft | Qt.AlignVCenter)
         return None
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return "unit" if section == 0 else self._headers[section - 1]
+        if orientation != Qt.Horizontal:
+            return None
+        name = "unit" if section == 0 else self._headers[section - 1]
+        if role == Qt.DisplayRole:
+            return name
+        if role == Qt.ToolTipRole:
+            return HEADER_TIPS.get(name)
         return None
 
 
@@ -121,8 +138,12 @@ class Inspector(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 4)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.Stretch)
-        header.setMinimumSectionSize(40)
+        # Fixed widths that fit "-00.000": computed once, so a 1024-row
+        # table is never measured row by row.
+        header.setSectionResizeMode(QHeaderView.Fixed)
+        header.setStretchLastSection(True)
+        self._number_width = self.fontMetrics().horizontalAdvance("-00.000") + 8
+        self.model.modelReset.connect(self._size_columns)
         self.table.setAlternatingRowColors(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -130,14 +151,46 @@ class Inspector(QWidget):
             layout.addWidget(w)
         layout.addWidget(self.table, 1)
         self._syncing = False
+        self._dirty = False
+        # While playing, the table refreshes at most this often: numbers that
+        # change 30 times a second cannot be read, and each refresh costs a frame.
+        self._throttle = QTimer(self)
+        self._throttle.setSingleShot(True)
+        self._throttle.setInterval(PLAYING_REFRESH_MS)
+        self._throttle.timeout.connect(self.refresh)
         self.table.selectionModel().currentRowChanged.connect(self._on_row)
         for name in ("node", "step", "trace", "layer", "model"):
             getattr(state.events, name).connect(self._on_change)
         state.events.unit.connect(self._on_unit)
-        self._on_change(None)
+        self.refresh()
+
+    def _size_columns(self) -> None:
+        header = self.table.horizontalHeader()
+        labels = [self.model.data(self.model.index(r, 0)) for r in range(min(self.model.rowCount(), 50))]
+        unit_width = max([self.fontMetrics().horizontalAdvance(t or "") for t in labels + ["unit"]]) + 12
+        header.resizeSection(0, unit_width)
+        for col in range(1, self.model.columnCount()):
+            header.resizeSection(col, self._number_width)
 
     # -- content -----------------------------------------------------------
     def _on_change(self, event) -> None:
+        if not self.isVisible():
+            self._dirty = True      # refreshed when shown again
+        elif self.state.playing:
+            if not self._throttle.isActive():
+                self._throttle.start()
+        else:
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        if self._dirty:
+            self.refresh()
+        super().showEvent(event)
+
+    def refresh(self) -> None:
+        """Show the inspected node at the current step now."""
+        self._dirty = False
+        self._throttle.stop()
         state = self.state
         node = state.node or "c"
         notation, equation, with_peep = NODES.get(node, (node, "", None))
@@ -184,11 +237,11 @@ class Inspector(QWidget):
         headers, columns = ["value"], [vec]
         if node in GATE_NODES:
             parts = state.direction_trace.preactivation(node, state.t)
-            for key in ("W_x·x", "W_a·a", "p⊙c", "bias"):
+            for key, short in (("W_x·x", "W·x"), ("W_a·a", "W·a"), ("p⊙c", "p⊙c"), ("bias", "b")):
                 if key in parts:
-                    headers.append(key)
+                    headers.append(short)
                     columns.append(np.asarray(parts[key]))
-            headers.append("sum z")
+            headers.append("z")
             columns.append(np.asarray(parts["total"]))
         return labels, headers, columns
 

@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     theme.add_argument("--dark", action="store_true", help="use the dark theme")
     theme.add_argument("--light", action="store_true", help="use the light theme")
     parser.add_argument("--step", type=int, default=None, help="start at this step")
+    parser.add_argument("--inspect", metavar="NODE", default=None,
+                        help="node shown in the inspector (c, a, update, forget, candidate, output, ...)")
     parser.add_argument("--screenshot", metavar="PNG",
                         help="save a screenshot of the window once the first trace is shown, then quit")
     parser.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1280x800")
@@ -90,6 +92,9 @@ def launch(argv: list[str] | None = None) -> int:
             + " Use File ▸ Open (Ctrl+O) or drop a weights file on the window.")
         if args.path:
             print(f"lstm-viewer: {failures[0]}", file=sys.stderr)
+    if args.inspect:
+        window.state.set_node(args.inspect)
+        window._pinned_node = args.inspect
     helpers = []  # referenced until exit: Qt holds no strong reference to them
     if args.step is not None:
         helpers.append(_StepOnce(window, args.step))

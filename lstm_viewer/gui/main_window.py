@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
     QMessageBox, QProgressBar, QPushButton, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget,
@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
         # bottom-to-top diagram needs the window's full height.
         self.plots_dock = self.add_panel(self.state_plots, "State over time", Qt.LeftDockWidgetArea)
         self.inspector_dock.raise_()
-        self.resizeDocks([self.plots_dock, self.inspector_dock], [290, 300], Qt.Horizontal)
+        self.resizeDocks([self.plots_dock, self.inspector_dock], [250, 360], Qt.Horizontal)
 
     def _action(self, text, slot, shortcut=None, tip=None, checkable=False) -> QAction:
         action = QAction(text, self)
@@ -313,13 +313,11 @@ class MainWindow(QMainWindow):
         tb.setMovable(False)
         tb.addAction(self.act_open)
         tb.addSeparator()
-        style = self.style()
-        for action, icon in ((self.act_first, QStyle.SP_MediaSkipBackward),
+        self._media_icons = ((self.act_first, QStyle.SP_MediaSkipBackward),
                              (self.act_prev, QStyle.SP_MediaSeekBackward),
-                             (self.act_play, QStyle.SP_MediaPlay),
                              (self.act_next, QStyle.SP_MediaSeekForward),
-                             (self.act_last, QStyle.SP_MediaSkipForward)):
-            action.setIcon(style.standardIcon(icon))
+                             (self.act_last, QStyle.SP_MediaSkipForward))
+        self._set_media_icons()
         for action in (self.act_first, self.act_prev, self.act_play, self.act_next, self.act_last):
             tb.addAction(action)
         tb.addSeparator()
@@ -633,7 +631,25 @@ class MainWindow(QMainWindow):
     def _on_playing(self, event) -> None:
         playing = self.state.playing
         self.act_play.setText("&Pause" if playing else "&Play")
-        self.act_play.setIcon(self.style().standardIcon(QStyle.SP_MediaPause if playing else QStyle.SP_MediaPlay))
+        self.act_play.setIcon(self._icon(QStyle.SP_MediaPause if playing else QStyle.SP_MediaPlay))
+
+    def _icon(self, standard) -> QIcon:
+        """A standard media icon drawn in the theme's text colour (Fusion's are black)."""
+        base = self.style().standardIcon(standard).pixmap(QSize(32, 32))
+        tinted = QPixmap(base.size())
+        tinted.setDevicePixelRatio(base.devicePixelRatio())
+        tinted.fill(Qt.transparent)
+        painter = QPainter(tinted)
+        painter.drawPixmap(0, 0, base)
+        painter.setCompositionMode(QPainter.CompositionMode_SourceIn)
+        painter.fillRect(tinted.rect(), QColor("#e4e4e4" if self.state.dark else "#303030"))
+        painter.end()
+        return QIcon(tinted)
+
+    def _set_media_icons(self) -> None:
+        for action, standard in self._media_icons:
+            action.setIcon(self._icon(standard))
+        self._on_playing(None)
 
     def _on_speed_slider(self, index: int) -> None:
         self.state.set_speed(SPEEDS[index])
@@ -656,6 +672,7 @@ class MainWindow(QMainWindow):
     def _on_dark(self, event) -> None:
         dark = self.state.dark
         theme.apply(QApplication.instance(), dark)
+        self._set_media_icons()
         if self.act_dark.isChecked() != dark:
             self.act_dark.setChecked(dark)
         if CellDiagram is not None:

@@ -119,7 +119,9 @@ class StatePlots(QWidget):
                 continue
             values = data[name]
             # c is unbounded: scale it symmetrically so 0 stays the middle colour.
-            limit = 1.0 if name == "a" else max(1.0, float(np.max(np.abs(values))))
+            # The 98th percentile, not the maximum, so that one drifting unit
+            # does not wash out the others.
+            limit = 1.0 if name == "a" else max(1.0, float(np.percentile(np.abs(values), 98)))
             image.setImage(values, levels=(-limit, limit), autoLevels=False)
             image.setRect(QRectF(0, 0, T, values.shape[0]))
             self.plots[name].setLimits(xMin=0, xMax=T, yMin=0, yMax=values.shape[0])

@@ -29,6 +29,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..engine import TraceRun
+from ..training.blas import single_thread
 
 _THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 _IDS = itertools.count(1)
@@ -165,6 +166,12 @@ class EngineWorker(QObject):
             return
         self.started.emit(job.id)
         t0 = time.perf_counter()
+        # One BLAS thread: the products are small, and BLAS helper threads
+        # would compete with the GUI thread for the machine's cores.
+        with single_thread():
+            self._compute(job, t0)
+
+    def _compute(self, job: Job, t0: float) -> None:
         try:
             run = TraceRun(job.model, job.inputs, interventions=job.interventions,
                            chunk=chunk_for(job.model))

@@ -173,10 +173,10 @@ def test_inspector_shows_preactivation_split_and_selects_unit(window):
     s.set_node("update")
     model = window.inspector.model
     headers = [model.headerData(i, Qt.Horizontal) for i in range(model.columnCount())]
-    assert headers[:5] == ["unit", "value", "W_x·x", "W_a·a", "bias"]
+    assert headers == ["unit", "value", "W·x", "W·a", "b", "z"]
     parts = s.direction_trace.preactivation("update", 1)
     cell = model.data(model.index(2, 2))
-    assert cell == f"{float(parts['W_x·x'][2]):+.4f}"
+    assert cell == f"{float(parts['W_x·x'][2]):+.3f}"
     assert "Γ_u" in window.inspector.title.text()
     window.inspector.table.selectRow(3)
     assert s.unit == 3
