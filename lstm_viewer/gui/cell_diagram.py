@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QColor, QImage, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from . import colormaps
@@ -175,7 +175,7 @@ class _Edges(pg.GraphicsObject):
             for q in pts[1:]:
                 path.lineTo(q)
             self._heads[kind].append(self._arrowhead(pts[-2], pts[-1]))
-            seg = [np.hypot(b.x() - a.x(), b.y() - a.y()) for a, b in zip(pts, pts[1:])]
+            seg = [np.hypot(b.x() - a.x(), b.y() - a.y()) for a, b in zip(pts[:-1], pts[1:], strict=True)]
             self._lengths.append(np.concatenate([[0.0], np.cumsum(seg)]))
         self._pulses = []
         self.update()
@@ -194,7 +194,7 @@ class _Edges(pg.GraphicsObject):
         """Place a pulse on each edge whose stage is blending (local progress in (0, 1))."""
         self._pulses.clear()
         if local is not None:
-            for (pts, stage, _kind), cum in zip(self._edges, self._lengths):
+            for (pts, stage, _kind), cum in zip(self._edges, self._lengths, strict=True):
                 q = local[stage]
                 if 0.0 < q < 1.0:
                     self._pulses.append(self._point_at(pts, cum, q))
@@ -799,7 +799,7 @@ class CellDiagram(QWidget):
         return changed
 
     def _apply_ranges(self) -> None:
-        for name, (_t, cmap, family) in NODE_SPEC.items():
+        for name, (_t, _cmap, family) in NODE_SPEC.items():
             if family == "state":
                 self._strips[name].set_range(-self._state_range, self._state_range)
             elif family == "x":
@@ -1005,14 +1005,11 @@ class CellDiagram(QWidget):
         # Fan-out bus from the concatenation to the four branches.
         bus_y = top("concat") - 14
         edges.append(([P(M, top("concat")), P(M, bus_y)], 2, "main"))
-        bus = QPainterPath()
         for gate, x in COL.items():
             edges.append(([P(M, bus_y), P(x, bus_y), P(x, op_bottom(gate))] if x != M
                           else [P(M, bus_y), P(M, op_bottom(gate))], 2, "main"))
             edges.append(([P(x, op_top(gate)), P(x, bottom(gate))], 2, "main"))
-        del bus
         F, U, O = COL["forget"], COL["update"], COL["output"]
-        r_tanh = ops["candidate"].rx
         edges.append(([P(F, top("forget")), P(F, op_bottom("keep"))], 3, "main"))
         edges.append(([P(C_REG_X + REG_W / 2, op("keep").y()), P(F - OP_R, op("keep").y())], 3, "main"))
         edges.append(([P(F, op_top("keep")), P(F, bottom("keep"))], 3, "main"))
@@ -1027,7 +1024,6 @@ class CellDiagram(QWidget):
         edges.append(([P(M, top("tanh_c")), P(M, op_bottom("out"))], 6, "main"))
         edges.append(([P(O, top("output")), P(O, op("out").y()), P(M + OP_R, op("out").y())], 6, "main"))
         edges.append(([P(M, op_top("out")), P(M, bottom("a"))], 6, "main"))
-        del r_tanh
         if self._topk_mode:
             topk_bottom = self._topk.pos().y() + self._topk.height()
             edges.append(([P(M, top("a")), P(M, topk_bottom + 2)], 7, "main"))

@@ -16,7 +16,7 @@ colours every frame.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from PySide6.QtGui import QBrush, QColor
@@ -47,7 +47,7 @@ def _hex_to_rgb(code: str) -> tuple[int, int, int]:
     return int(code[0:2], 16), int(code[2:4], 16), int(code[4:6], 16)
 
 
-@lru_cache(maxsize=None)
+@cache
 def lut(name: str, dark: bool = False) -> np.ndarray:
     """The (256, 4) uint8 RGBA table of map ``name`` for a theme.
 
@@ -75,7 +75,7 @@ def lut(name: str, dark: bool = False) -> np.ndarray:
     return table
 
 
-@lru_cache(maxsize=None)
+@cache
 def brushes(name: str, dark: bool = False) -> tuple[QBrush, ...]:
     """The map's table as 256 prebuilt brushes (for painting without allocation)."""
     return tuple(QBrush(QColor(int(r), int(g), int(b), int(a))) for r, g, b, a in lut(name, dark))

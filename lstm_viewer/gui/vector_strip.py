@@ -197,7 +197,7 @@ class VectorStrip(pg.GraphicsObject):
         Returns True when the cells moved (their number changed), False when
         only which units they show changed.
         """
-        for seg, shown in zip(self._segments, shown_per_segment):
+        for seg, shown in zip(self._segments, shown_per_segment, strict=True):
             shown = np.unique(np.asarray(shown, np.intp))
             if shown.size and (shown[0] < seg.start or shown[-1] >= seg.stop):
                 raise ValueError(f"shown index outside segment {seg.start}..{seg.stop - 1}")
@@ -251,7 +251,8 @@ class VectorStrip(pg.GraphicsObject):
         return self._shown.copy()
 
     def summary(self) -> list[str]:
-        """The captions of the segments' summary cells ('' when all shown)."""
+        """The captions under the segments: the summary of the units not shown
+        (``"+ 52 more, |mean| 0.31"``), ``"all 0"``, or ``""``."""
         return [seg.caption for seg in self._segments]
 
     def cell_center(self, index: int) -> QPointF | None:
@@ -331,6 +332,8 @@ class VectorStrip(pg.GraphicsObject):
             if seg.rest.size:
                 mean = float(np.abs(self._values[seg.rest]).mean())
                 seg.caption = f"+ {seg.rest.size} more, |mean| {mean:.2f}"
+            elif seg.stop > seg.start and not self._values[seg.start:seg.stop].any():
+                seg.caption = "all 0"     # an all-zero strip would look empty, not zero
             else:
                 seg.caption = ""
         self.update()
@@ -361,7 +364,7 @@ class VectorStrip(pg.GraphicsObject):
         p.setFont(self._small_font)
         p.setPen(Qt.NoPen)
         brushes = self._brushes
-        for rect, k in zip(self._rects, self._lut_idx):
+        for rect, k in zip(self._rects, self._lut_idx, strict=True):
             p.fillRect(rect, brushes[k])
         outline = QPen(colors["line"], 0)
         p.setBrush(Qt.NoBrush)
