@@ -13,7 +13,7 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from ..engine.compare import Comparison, compare
@@ -86,16 +86,17 @@ class ComparisonView(QWidget):
         controls.addWidget(self.layer_box)
         controls.addWidget(QLabel("unit"))
         controls.addWidget(self.unit_spin)
-        controls.addStretch(1)
 
         self.view = pg.GraphicsLayoutWidget()
-        self.view.setMinimumHeight(360)
+        self.view.setMinimumHeight(170)
         self.plots: dict[str, pg.PlotItem] = {}
         specs = (("c", "c⟨t⟩ of the unit", "c"), ("a", "a⟨t⟩ of the unit", "a"),
-                 ("p", "probability of the correct output", "p"),
+                 ("p", "p(correct output)", "p"),
                  ("div", "divergence per step", "‖Δ‖"))
-        for row, (name, title, ylabel) in enumerate(specs):
-            plot = self.view.addPlot(row=row, col=0, title=title)
+        # Placed by _arrange: one row of four in a wide, short dock, 2×2 otherwise.
+        self._columns = 0
+        for k, (name, title, ylabel) in enumerate(specs):
+            plot = pg.PlotItem(title=title)
             plot.setLabel("left", ylabel)
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=True, y=False)
@@ -105,11 +106,12 @@ class ComparisonView(QWidget):
                 plot.addLegend(offset=(-4, 2), labelTextSize="8pt", colCount=2,
                                brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#bbbbbb"))
             plot.getAxis("left").setWidth(48)
-            if row:
+            plot.setLabel("bottom", "t (step)")
+            if k:
                 plot.setXLink(self.plots["c"])
             self.plots[name] = plot
-        self.plots["div"].setLabel("bottom", "t (step)")
         self.plots["p"].setYRange(0, 1, padding=0.05)
+        self._arrange(2)
         self.cursors = []
         for plot in self.plots.values():
             cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(CURSOR_COLOUR, width=1.5))
@@ -121,8 +123,12 @@ class ComparisonView(QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
 
         layout = QVBoxLayout(self)
-        layout.addWidget(self.heading)
-        layout.addLayout(controls)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(2)
+        top = QHBoxLayout()
+        top.addWidget(self.heading, 1)
+        top.addLayout(controls)
+        layout.addLayout(top)
         layout.addWidget(self.view, 1)
         self.set_dark(False)
 
@@ -188,6 +194,27 @@ class ComparisonView(QWidget):
 
     def set_dark(self, dark: bool) -> None:
         style_plots(self.view, self.plots.values(), dark)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        size = self.view.size()
+        self._arrange(4 if size.width() > 3.2 * max(1, size.height()) else 2)
+
+    def _arrange(self, columns: int) -> None:
+        """Lay the four plots out in ``columns`` columns (4 or 2)."""
+        if columns == self._columns:
+            return
+        layout = self.view.ci
+        for plot in self.plots.values():
+            if plot in layout.items:
+                layout.removeItem(plot)
+        for k, plot in enumerate(self.plots.values()):
+            layout.addItem(plot, row=k // columns, col=k % columns)
+        self._columns = columns
+
+    def sizeHint(self) -> QSize:
+        # Docked under the diagram it should take a strip, not the window.
+        return QSize(900, 300)
 
     def most_divergent_unit(self) -> int:
         """The unit of the current layer whose c differs most between the runs."""
@@ -262,8 +289,8 @@ class ComparisonView(QWidget):
                        INTACT_COLOUR, "intact")
             self._plot(name, f"{name}_intervened", t, self._states(self.intervened, name)[:, u],
                        INTERVENED_COLOUR, "intervened", dashed=True)
-        self.plots["c"].setTitle(f"c⟨t⟩ of unit {u}, layer {self.layer}")
-        self.plots["a"].setTitle(f"a⟨t⟩ of unit {u}, layer {self.layer}")
+        self.plots["c"].setTitle(f"c⟨t⟩ of unit {u}")
+        self.plots["a"].setTitle(f"a⟨t⟩ of unit {u}")
         if cmp.intact is not None:
             # Only scored steps have a target; sparse ones read better as dots.
             sparse = cmp.intact.n_scored < 0.5 * T
@@ -277,10 +304,10 @@ class ComparisonView(QWidget):
                     self._plot("p", key, t[keep], p[keep], colour, label, dashed, symbol)
                 else:
                     self._plot("p", key, t, p, colour, label, dashed)
-            self.plots["p"].setTitle("probability of the intact run's prediction" if self.targets_are_intact
-                                     else "probability of the correct output")
+            self.plots["p"].setTitle("p(intact run's prediction)" if self.targets_are_intact
+                                     else "p(correct output)")
         else:
-            self.plots["p"].setTitle("probability of the correct output (the model has no softmax head)")
+            self.plots["p"].setTitle("p(correct): the model has no softmax head")
         self._plot("div", "div_c", t, cmp.div_c, C_DIFF_COLOUR, "‖c_int − c_abl‖")
         self._plot("div", "div_a", t, cmp.div_a, A_DIFF_COLOUR, "‖a_int − a_abl‖", dashed=True)
         # Head-room above the largest divergence keeps the legend off the curves.
@@ -296,22 +323,21 @@ class ComparisonView(QWidget):
         drift = ("the runs never diverge" if first is None else
                  f"c diverges from step {first}; largest ‖Δc‖ {cmp.div_c.max():.3g} at step "
                  f"{int(cmp.div_c.argmax())}")
-        rows = ""
-        if cmp.intact is not None:
-            what_right = "agreement with the intact run" if self.targets_are_intact else "accuracy"
-            rows = (
-                "<table cellspacing='0' cellpadding='3'>"
-                f"<tr><th></th><th align='right'>{what_right}</th><th align='right'>loss</th></tr>"
-                f"<tr><td style='color:{INTACT_COLOUR}'>intact</td>"
-                f"<td align='right'>{cmp.intact.accuracy:.1%}</td><td align='right'>{cmp.intact.loss:.4f}</td></tr>"
-                f"<tr><td style='color:{INTERVENED_COLOUR}'>intervened</td>"
-                f"<td align='right'>{cmp.intervened.accuracy:.1%}</td>"
-                f"<td align='right'>{cmp.intervened.loss:.4f}</td></tr></table>"
-                f"<small>{cmp.intact.n_scored} scored steps</small>"
-            )
         key = (f"<span style='color:{INTACT_COLOUR}'>━━ intact</span> &nbsp; "
                f"<span style='color:{INTERVENED_COLOUR}'>╍╍ intervened</span>")
-        return f"<b>Intervention:</b> {what} &nbsp;&nbsp; {key}<br>{drift}{rows}"
+        lines = [f"<b>Intervention:</b> {what} &nbsp;&nbsp; {key}"]
+        if cmp.intact is not None:
+            what_right = "agreement with the intact run" if self.targets_are_intact else "accuracy"
+            lines.append(
+                f"<b>{what_right}</b>: <span style='color:{INTACT_COLOUR}'>intact "
+                f"{cmp.intact.accuracy:.1%}</span> → <span style='color:{INTERVENED_COLOUR}'>intervened "
+                f"{cmp.intervened.accuracy:.1%}</span> &nbsp;&nbsp; <b>loss</b>: "
+                f"<span style='color:{INTACT_COLOUR}'>{cmp.intact.loss:.4f}</span> → "
+                f"<span style='color:{INTERVENED_COLOUR}'>{cmp.intervened.loss:.4f}</span> "
+                f"&nbsp; ({cmp.intact.n_scored} scored steps)"
+            )
+        lines.append(drift)
+        return "<br>".join(lines)
 
     def _on_click(self, event) -> None:
         if self.comparison is None:

@@ -19,16 +19,16 @@ from ..engine.interventions import InterventionError, parse, parse_units
 
 # (spec, label, tooltip) of the on/off interventions, in panel order.
 SWITCHES = (
-    ("update=1", "No update gate  (Γ_u := 1, NIG)",
+    ("update=1", "No update gate  Γ_u := 1 (NIG)",
      "Every candidate is written in full: the cell can no longer choose when to write."),
-    ("forget=1", "No forget gate  (Γ_f := 1, NFG)",
+    ("forget=1", "No forget gate  Γ_f := 1 (NFG)",
      "c is never decayed: it only accumulates writes."),
-    ("output=1", "No output gate  (Γ_o := 1, NOG)", "a = tanh(c): the whole state is always shown."),
-    ("coupled", "Coupled gates  (Γ_u := 1 − Γ_f, CIFG)",
+    ("output=1", "No output gate  Γ_o := 1 (NOG)", "a = tanh(c): the whole state is always shown."),
+    ("coupled", "Coupled  Γ_u := 1 − Γ_f (CIFG)",
      "Write exactly as much as is forgotten, as in the GRU."),
-    ("no-candidate-tanh", "No candidate tanh  (candidate = z_c, NIAF)", "The candidate is not squashed."),
-    ("no-output-tanh", "No output tanh  (a = Γ_o ⊙ c, NOAF)", "c is shown unsquashed."),
-    ("freeze", "Freeze units  (c, a held)", "The chosen units keep their state: no write, no forget."),
+    ("no-candidate-tanh", "No candidate tanh (NIAF)", "The candidate is not squashed: candidate = z_c."),
+    ("no-output-tanh", "No output tanh (NOAF)", "c is shown unsquashed: a = Γ_o ⊙ c."),
+    ("freeze", "Freeze units", "The chosen units keep their state: no write, no forget."),
 )
 # (target, label, low, high, default) of the clamps.
 CLAMPS = (
@@ -86,6 +86,7 @@ class InterventionsPanel(QWidget):
             spin.setValue(default)
             spin.setEnabled(False)
             spin.setAccessibleName(f"{target} clamp value")
+            spin.setMaximumWidth(90)
             box.toggled.connect(spin.setEnabled)
             box.toggled.connect(self._changed)
             spin.valueChanged.connect(self._changed)

@@ -12,7 +12,7 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..engine.why_update import DEFAULT_EPS, WhyUpdate, analyse
@@ -58,8 +58,10 @@ class WhyUpdateView(QWidget):
         top.addWidget(self.eps_spin)
 
         self.view = pg.GraphicsLayoutWidget()
-        self.view.setMinimumHeight(380)
-        self.factors = self.view.addPlot(row=0, col=0, colspan=2, title="the write Γ_u × candidate and its two factors")
+        self.view.setMinimumHeight(170)
+        # Placed by _arrange: one row in a wide, short dock, two rows otherwise.
+        self._wide: bool | None = None
+        self.factors = pg.PlotItem(title="the write Γ_u × candidate and its two factors")
         self.factors.setLabel("bottom", "t (step)")
         self.factors.setLabel("left", "value")
         self.factors.addLegend(offset=(-4, 2), labelTextSize="8pt", colCount=3,
@@ -72,12 +74,13 @@ class WhyUpdateView(QWidget):
         self.cursor.setVisible(False)
         self.factors.addItem(self.cursor, ignoreBounds=True)
 
-        self.bars_plot = self.view.addPlot(row=1, col=0, title="share of steps near zero")
+        self.bars_plot = pg.PlotItem(title="share of steps near zero")
         self.bars_plot.setMenuEnabled(False)
         self.bars_plot.setMouseEnabled(x=False, y=False)
         self.bars_plot.setYRange(0, 1.0, padding=0.02)
         self.bars_plot.setLabel("left", "fraction of steps")
-        self.bars_plot.getAxis("bottom").setTicks([[(0, "Γ_u < ε"), (1, "|cand.| < ε"), (2, "|write| < ε")]])
+        # Short ticks: the bars plot is narrow when the view is laid out in one row.
+        self.bars_plot.getAxis("bottom").setTicks([[(0, "Γ_u"), (1, "|cand.|"), (2, "|write|")]])
         self.bars_plot.setXRange(-0.6, 2.6, padding=0)
         self.bars = pg.BarGraphItem(x=[0, 1, 2], height=[0, 0, 0], width=0.6,
                                     brushes=[GATE_COLOUR, CANDIDATE_COLOUR, WRITE_COLOUR])
@@ -87,16 +90,13 @@ class WhyUpdateView(QWidget):
             label.setPos(k, 0)
             self.bars_plot.addItem(label)
 
-        self.scatter_plot = self.view.addPlot(row=1, col=1, title="candidate against Γ_u, one dot per step, by token")
+        self.scatter_plot = pg.PlotItem(title="candidate against Γ_u, by token")
         self.scatter_plot.setLabel("bottom", "Γ_u (update gate)")
         self.scatter_plot.setLabel("left", "candidate")
         self.scatter_plot.setMenuEnabled(False)
         self.scatter_plot.setXRange(0, 1, padding=0.04)
         self.scatter_plot.setYRange(-1, 1, padding=0.04)
-        self.view.ci.layout.setColumnStretchFactor(0, 2)
-        self.view.ci.layout.setColumnStretchFactor(1, 3)
-        self.view.ci.layout.setRowStretchFactor(0, 1)
-        self.view.ci.layout.setRowStretchFactor(1, 1)
+        self._arrange(False)
 
         # The token key is a label under the plots, so it never covers a dot.
         self.token_key = QLabel()
@@ -145,6 +145,39 @@ class WhyUpdateView(QWidget):
             label.setColor("#d0d0d0" if dark else "#333333")
 
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        size = self.view.size()
+        self._arrange(size.width() > 3.0 * max(1, size.height()))
+
+    def _arrange(self, wide: bool) -> None:
+        """Factors, bars and scatter in one row (wide) or the factors above the other two."""
+        if wide == self._wide:
+            return
+        layout = self.view.ci
+        plots = (self.factors, self.bars_plot, self.scatter_plot)
+        for plot in plots:
+            if plot in layout.items:
+                layout.removeItem(plot)
+        grid = layout.layout
+        if wide:
+            for k, plot in enumerate(plots):
+                layout.addItem(plot, row=0, col=k)
+            stretches, rows = (3, 1, 2), (1, 0)
+        else:
+            layout.addItem(self.factors, row=0, col=0, colspan=2)
+            layout.addItem(self.bars_plot, row=1, col=0)
+            layout.addItem(self.scatter_plot, row=1, col=1)
+            stretches, rows = (2, 3, 0), (1, 1)
+        for col, stretch in enumerate(stretches):
+            grid.setColumnStretchFactor(col, stretch)
+        for row, stretch in enumerate(rows):
+            grid.setRowStretchFactor(row, stretch)
+        self._wide = wide
+
+    def sizeHint(self) -> QSize:
+        return QSize(900, 320)
+
     def explanation_text(self) -> str:
         return self.explanation.text()
 
@@ -174,8 +207,10 @@ class WhyUpdateView(QWidget):
             self.explanation.setText(str(exc))
             return
         self.result = r
+        run = ("intervened run: " + ", ".join(iv.spec for iv in self.trace.interventions)
+               if self.trace.interventions else "intact run")
         self.title.setText(f"<b>Why the update gate?</b> unit {r.unit}, layer {r.layer}"
-                           + (" (reverse)" if r.direction else ""))
+                           + (" (reverse)" if r.direction else "") + f" — {run}")
         t = np.arange(r.steps)
         self.factors.plot(t, r.update, pen=pg.mkPen(GATE_COLOUR, width=1.6), name="Γ_u (gate)")
         self.factors.plot(t, r.candidate, pen=pg.mkPen(CANDIDATE_COLOUR, width=1.6), name="candidate (tanh z_c)")
@@ -193,8 +228,7 @@ class WhyUpdateView(QWidget):
             label.setPos(k, value + 0.01)
             label.setAnchor((0.5, 1.0))
         eps = r.eps
-        self.bars_plot.getAxis("bottom").setTicks(
-            [[(0, f"Γ_u < {eps:g}"), (1, f"|cand.| < {eps:g}"), (2, f"|write| < {eps:g}")]])
+        self.bars_plot.setTitle(f"share of steps below ε = {eps:g}")
         self._draw_scatter(r)
         dots = " &nbsp; ".join(f"<span style='color:{colour}; font-size:14pt'>●</span> {html.escape(name)}"
                                for colour, name in self._key)

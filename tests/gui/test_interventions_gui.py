@@ -168,3 +168,44 @@ def test_lab_view_cancel_stops_the_thread(qtbot):
     assert len(blocker.args[0].runs) < 6
     assert view.stop()
     assert view.thread_handle() is None
+
+
+# --- installed in the main window ------------------------------------------------------------
+
+def test_install_in_main_window_reruns_and_compares(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from lstm_viewer.gui.interventions_dock import install
+    from lstm_viewer.gui.main_window import MainWindow
+    from lstm_viewer.gui.worker import running_threads
+
+    from .conftest import make_model
+
+    win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    qtbot.addWidget(win)
+    ctl = install(win)
+    win.resize(1280, 800)
+    win.show()
+    with qtbot.waitSignal(win.traceReady, timeout=10000):
+        win.set_model(make_model(), "tiny")
+        win.state.set_inputs(np.array([0, 1, 2, 3, 4, 5, 6, 7, 0, 1]))
+    assert not ctl.comparison_dock.isVisible()
+    assert ctl.panel.layer_box.count() == 2
+    # Toggling the panel re-runs the window's worker and fills the comparison.
+    with qtbot.waitSignal(win.traceReady, timeout=10000):
+        ctl.panel.switches["update=1"].setChecked(True)
+    qtbot.waitUntil(lambda: ctl.comparison.comparison is not None, timeout=10000)
+    assert ctl.comparison_dock.isVisible()
+    assert [iv.spec for iv in win.state.trace.interventions] == ["update=1"]
+    assert np.all(win.state.trace.layers[0][0].update == 1.0)
+    intact = run(win.state.model, win.state.inputs)
+    np.testing.assert_allclose(ctl.comparison.intact.layers[0][0].c, intact.layers[0][0].c, atol=1e-6)
+    assert ctl.comparison.comparison.interventions == ["update=1"]
+    # The why view explains the trained gate: the intact run.
+    assert "intact run" in ctl.why.title.text()
+    # Switching it off again: the comparison is cleared.
+    with qtbot.waitSignal(win.traceReady, timeout=10000):
+        ctl.panel.clear()
+    assert ctl.comparison.comparison is None
+    win.close()
+    assert running_threads() == []
