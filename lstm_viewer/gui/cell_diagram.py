@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation, Signal
-from PySide6.QtGui import QColor, QImage, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from . import colormaps
@@ -98,11 +98,20 @@ def _top_indices(score: np.ndarray, n: int) -> np.ndarray:
 
 # ------------------------------------------------------- helper items
 class _OpNode(pg.GraphicsObject):
-    """A small operator node (σ, tanh, ⊙, +) with an optional side label."""
+    """A small operator node (σ, tanh, ⊙, +) with an optional side label.
 
-    def __init__(self, symbol: str, label: str = "", label_side: str = "right"):
+    Clicking it reports the node it produces (``clicked(name, -1)``); its
+    tooltip is that node's equation.
+    """
+
+    clicked = Signal(str, int)
+
+    def __init__(self, symbol: str, label: str = "", label_side: str = "right",
+                 produces: str = "", equation: str = ""):
         super().__init__()
         self.symbol, self.label, self.label_side = symbol, label, label_side
+        self.produces = produces
+        self.setToolTip(equation)
         self.rx = OP_R + (6.0 if len(symbol) > 2 else 0.0)
         self._colors = theme_colors(False)
         self._font = _font(15 if len(symbol) < 3 else 11.5, bold=True)
@@ -114,6 +123,21 @@ class _OpNode(pg.GraphicsObject):
 
     def boundingRect(self) -> QRectF:
         return QRectF(-self.rx - 80, -OP_R - 2, 2 * self.rx + 160, 2 * OP_R + 4)
+
+    def shape(self) -> QPainterPath:
+        # Only the circle is clickable, not the label area beside it.
+        path = QPainterPath()
+        path.addEllipse(QPointF(0, 0), self.rx, OP_R)
+        return path
+
+    def hoverEvent(self, ev) -> None:
+        if not ev.isExit():
+            ev.acceptClicks(Qt.LeftButton)
+
+    def mouseClickEvent(self, ev) -> None:
+        if ev.button() == Qt.LeftButton and self.produces:
+            ev.accept()
+            self.clicked.emit(self.produces, -1)
 
     def paint(self, p, *args) -> None:
         c = self._colors
@@ -420,7 +444,7 @@ class _Legend(pg.GraphicsObject):
         self.update()
 
     def height(self) -> float:
-        return 18.0 + self.ROW_H * len(self._rows)
+        return 18.0 + self.ROW_H * len(self._rows) + 16.0
 
     def boundingRect(self) -> QRectF:
         return QRectF(0, 0, self.WIDTH, self.height())
@@ -449,6 +473,15 @@ class _Legend(pg.GraphicsObject):
             p.drawText(QRectF(bar_x + bar_w - 20, y + 13, 40, 13), Qt.AlignCenter, f"{hi:g}")
             if lo < 0:
                 p.drawText(QRectF(bar_x + bar_w / 2 - 20, y + 13, 40, 13), Qt.AlignCenter, "0")
+        # What the hatched cell at the end of a strip means.
+        y = 18.0 + self.ROW_H * len(self._rows) + 1
+        box = QRectF(bar_x, y + 1, 14, 12)
+        p.setPen(QPen(c["line"], 0.8))
+        p.setBrush(QBrush(c["muted"], Qt.BDiagPattern))
+        p.drawRect(box)
+        p.setPen(c["fg"])
+        draw_label(p, QRectF(bar_x + 20, y, self.WIDTH - bar_x - 20, 14), "units not shown",
+                   Qt.AlignLeft | Qt.AlignVCenter, self._font)
 
 
 # ------------------------------------------------------------ the widget
@@ -508,12 +541,21 @@ class CellDiagram(QWidget):
             self._strips[name] = VectorStrip(name, title, cmap, width)
         for gate, title in PEEP_SPEC.items():
             self._strips[f"peep_{gate}"] = VectorStrip(f"peep_{gate}", title, "diverging", PEEP_W)
-        self._ops: dict[str, _OpNode] = {
-            "forget": _OpNode("σ", "W_f, b_f"), "update": _OpNode("σ", "W_u, b_u"),
-            "candidate": _OpNode("tanh", "W_c, b_c"), "output": _OpNode("σ", "W_o, b_o"),
-            "keep": _OpNode("⊙"), "write": _OpNode("⊙"), "plus": _OpNode("+"),
-            "tanh": _OpNode("tanh"), "out": _OpNode("⊙"),
+        ops = {
+            "forget": ("σ", "W_f, b_f", "forget", "Γ_f = σ(W_f [a⟨t−1⟩, x⟨t⟩] + b_f)"),
+            "update": ("σ", "W_u, b_u", "update", "Γ_u = σ(W_u [a⟨t−1⟩, x⟨t⟩] + b_u)"),
+            "candidate": ("tanh", "W_c, b_c", "candidate", "c̃⟨t⟩ = tanh(W_c [a⟨t−1⟩, x⟨t⟩] + b_c)"),
+            "output": ("σ", "W_o, b_o", "output", "Γ_o = σ(W_o [a⟨t−1⟩, x⟨t⟩] + b_o)"),
+            "keep": ("⊙", "", "keep", "keep = Γ_f ⊙ c⟨t−1⟩"),
+            "write": ("⊙", "", "write", "write = Γ_u ⊙ c̃⟨t⟩"),
+            "plus": ("+", "", "c", "c⟨t⟩ = Γ_f ⊙ c⟨t−1⟩ + Γ_u ⊙ c̃⟨t⟩"),
+            "tanh": ("tanh", "", "tanh_c", "tanh(c⟨t⟩)"),
+            "out": ("⊙", "", "a", "a⟨t⟩ = Γ_o ⊙ tanh(c⟨t⟩)"),
         }
+        self._ops = {key: _OpNode(sym, label, produces=node, equation=eq)
+                     for key, (sym, label, node, eq) in ops.items()}
+        for op in self._ops.values():
+            op.clicked.connect(self._on_strip_clicked)
         for static in (self._boundary, self._legend, *self._ops.values()):
             static.setCacheMode(static.CacheMode.DeviceCoordinateCache)
         self._boundary.setZValue(-10)
@@ -707,6 +749,12 @@ class CellDiagram(QWidget):
             rect = item.boundingRect()
             local = QPointF(rect.center().x(), rect.top() + (30 if name != "y_hat" else 40))
         return self._view.mapFromScene(item.mapToScene(local))
+
+    def operator_view_pos(self, key: str):
+        """Viewport pixel position of an operator node ("forget", "plus", "out" ...)."""
+        self._vb.prepareForPaint()
+        op = self._ops[key]
+        return self._view.mapFromScene(op.mapToScene(QPointF(0, 0)))
 
     @property
     def viewport(self) -> QWidget:

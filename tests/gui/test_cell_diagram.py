@@ -253,3 +253,12 @@ def test_animated_top5_is_reranked_when_y_hat_changes(diagram, qtbot):
     with qtbot.waitSignal(diagram.animationFinished, timeout=2000):
         diagram.show_step(values, y_hat=np.array([0.1, 0.1, 0.1, 0.2, 0.5]), animate=True)
     assert diagram.top_tokens()[:2] == ["e", "d"]
+
+
+def test_clicking_an_operator_selects_the_node_it_makes(diagram, qtbot, rng):
+    structure(diagram)
+    diagram.show_step(step_values(rng, 8, 5), animate=False)
+    diagram.show()
+    qtbot.waitExposed(diagram)
+    with qtbot.waitSignal(diagram.nodeClicked, timeout=1000, check_params_cb=lambda n: n == "c"):
+        qtbot.mouseClick(diagram.viewport, Qt.LeftButton, pos=diagram.operator_view_pos("plus"))
