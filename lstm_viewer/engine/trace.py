@@ -27,6 +27,8 @@ _STORED_FROM_CANONICAL = (0, 1, 3, 2)
 _U, _F, _O, _C = range(4)
 # Width of a record row in units of H (see DirectionTrace.rows).
 _ROW = 8
+# Largest W_a (elements, 4H·H) for which the fast path multiplies a·W_aᵀ.
+_TRANSPOSED_MAX = 1 << 18
 
 
 class InputError(ModelError):
@@ -260,10 +262,23 @@ class _Direction:
         self.iv = interventions
         self.fast = cell.peephole is None and not interventions
         # σ(z) = ½·tanh(½z) + ½: halving the sigmoid rows lets one tanh call
-        # serve all four blocks of a step.
+        # serve all four blocks of a step. Halving is exact in floating point
+        # (barring underflow), so the recorded W_a·a, the product the step
+        # used times 2, is bit for bit what the step added.
         self.scale = np.ones(4 * H, dtype)
         self.scale[:3 * H] = 0.5
-        self.W_a_scaled = np.ascontiguousarray(self.W_a * self.scale[:, None])
+        self.unscale = 1 / self.scale
+        W_a_scaled = self.W_a * self.scale[:, None]
+        # The per-step GEMV a⟨t−1⟩·W_aᵀ is the hot spot. Below ~1 MiB of
+        # weights OpenBLAS runs it on one thread, and there its kernel over a
+        # contiguous W_aᵀ (H, 4H) is 10-20 % faster than over W_a; above that
+        # size the product over W_a (W_a.T, a Fortran-ordered view) is the one
+        # OpenBLAS splits over the cores. Same numbers either way up to the
+        # summation order.
+        if 4 * H * H <= _TRANSPOSED_MAX:
+            self.W_a_scaled_T = np.ascontiguousarray(W_a_scaled.T)
+        else:
+            self.W_a_scaled_T = np.ascontiguousarray(W_a_scaled).T
 
     def begin(self, rec: DirectionTrace, a0, c0) -> None:
         if a0 is not None:
@@ -286,47 +301,51 @@ class _Direction:
             self._fast_steps(rec, order, lo, hi)
         else:
             self._general_steps(rec, order)
-            return
-        # W_a·a⟨t−1⟩ for the whole chunk in one product, after the fact.
-        if self.reverse:
-            a_prev = np.concatenate([rec.a[lo + 1:hi], rec.a0[None] if hi == T else rec.a[hi:hi + 1]])
-        else:
-            a_prev = np.concatenate([rec.a0[None] if lo == 0 else rec.a[lo - 1:lo], rec.a[lo:hi - 1]])
-        np.matmul(a_prev, self.W_a.T, out=rec.pre_a[lo:hi])
 
     def _fast_steps(self, rec: DirectionTrace, order, lo: int, hi: int) -> None:
         H = self.H
         # Scaled pre-activation of the chunk's input part: (W_x·x + b) ⊙ scale.
         zx = rec.pre_x[lo:hi] + rec.bias
         zx *= self.scale
-        # The scratch row mirrors a record row; its views are made once.
-        row = np.empty(_ROW * H, self.dtype)
-        g, sig = row[:4 * H], row[:3 * H]
-        u, f, o, cand = (row[k * H:(k + 1) * H] for k in range(4))
+        # The scratch row mirrors a record row, plus one block for Γ_f ⊙ c⟨t−1⟩;
+        # its views are made once.
+        row = np.empty((_ROW + 1) * H, self.dtype)
+        sig = row[:3 * H]
+        g = row[:4 * H]
+        uf = row[:2 * H]             # Γ_u, Γ_f
+        cand_c = row[3 * H:5 * H]    # c̃, c⟨t−1⟩: the partners of Γ_u, Γ_f
+        o = row[2 * H:3 * H]
         c, tc, a, w = (row[k * H:(k + 1) * H] for k in range(4, 8))
-        start = order[0]
-        before = start + (1 if self.reverse else -1)
+        w_keep = row[7 * H:9 * H]    # Γ_u ⊙ c̃ (the write), Γ_f ⊙ c⟨t−1⟩
+        keep = row[8 * H:9 * H]
+        record = row[:_ROW * H]
+        before = order[0] + (1 if self.reverse else -1)
         if 0 <= before < rec.x.shape[0]:
-            row[:] = rec.rows[before]
+            record[:] = rec.rows[before]
         else:
             c[:] = rec.c0
             a[:] = rec.a0
-        za = np.empty(4 * H, self.dtype)
         half = np.full(3 * H, 0.5, self.dtype)
-        W_a, rows = self.W_a_scaled, rec.rows
         dot, add, mul, tanh = np.dot, np.add, np.multiply, np.tanh
-        for t in order:
-            dot(W_a, a, out=za)
-            add(za, zx[t - lo], out=g)
-            tanh(g, out=g)
-            mul(sig, half, out=sig)
-            add(sig, half, out=sig)
-            mul(f, c, out=c)        # c still holds c⟨t−1⟩ here
-            mul(u, cand, out=w)
-            add(c, w, out=c)
-            tanh(c, out=tc)
-            mul(o, tc, out=a)
-            rows[t] = row
+        W = self.W_a_scaled_T
+        # Per step: views handed out by zip (cheaper than indexing), every
+        # ufunc writing in place into the scratch row (positional out).
+        pre_a, rows = rec.pre_a[lo:hi], rec.rows[lo:hi]
+        if self.reverse:
+            pre_a, zx, rows = pre_a[::-1], zx[::-1], rows[::-1]
+        for za, zx_t, row_t in zip(pre_a, zx, rows):
+            dot(a, W, za)            # ½·W_a·a⟨t−1⟩ on the gate rows, W_a·a on c̃
+            add(za, zx_t, g)
+            tanh(g, g)
+            mul(sig, half, sig)
+            add(sig, half, sig)
+            mul(uf, cand_c, w_keep)  # c still holds c⟨t−1⟩ here
+            add(keep, w, c)
+            tanh(c, tc)
+            mul(o, tc, a)
+            row_t[...] = record
+        # Undo the halving in the record of W_a·a⟨t−1⟩ (exact), whole chunk at once.
+        rec.pre_a[lo:hi] *= self.unscale
 
     def _general_steps(self, rec: DirectionTrace, order) -> None:
         """Peepholes and interventions: clear rather than fast."""
