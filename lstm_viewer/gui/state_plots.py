@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from .viewer_state import ViewerState
@@ -58,8 +58,6 @@ class StatePlots(QWidget):
         lines.setMenuEnabled(False)
         lines.setMouseEnabled(x=True, y=False)
         self.legend = lines.addLegend(offset=(-4, 4), labelTextSize="8pt")
-        lines.setClipToView(True)
-        lines.setDownsampling(auto=True, mode="peak")
         self.plots["lines"] = lines
         self.plots["a"].setXLink(self.plots["c"])
         lines.setXLink(self.plots["c"])
@@ -73,10 +71,20 @@ class StatePlots(QWidget):
             mark.setVisible(False)
             self.plots[name].addItem(mark, ignoreBounds=True)
             self.unit_marks.append(mark)
-        self._curves: list[pg.PlotDataItem] = []
+        # Three curves made once and refilled: creating plot items costs ~10 ms
+        # each. Width 1 without antialiasing: the curves are redrawn whenever
+        # the cursor moves, and wide antialiased paths cost ~7 ms each.
+        self._curves = [lines.plot(pen=pg.mkPen(colour, width=1), antialias=False)
+                        for colour in _LINE_COLOURS[:3]]
         self._vertical: bool | None = None
         self._arrange(vertical=True)
         self.view.scene().sigMouseClicked.connect(self._on_click)
+        # A new trace is drawn on the next pass of the event loop, so the
+        # diagram and the plots are painted in two short frames, not one long one.
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(0)
+        self._pending.timeout.connect(self.redraw)
         state.events.trace.connect(self._on_trace)
         state.events.layer.connect(self._on_trace)
         state.events.step.connect(self._on_step)
@@ -110,6 +118,11 @@ class StatePlots(QWidget):
         return ov.get((self.state.layer, self.state.direction))
 
     def _on_trace(self, event) -> None:
+        self._pending.start()
+
+    def redraw(self) -> None:
+        """Draw the heatmaps and lines of the current trace and layer now."""
+        self._pending.stop()
         data = self._data()
         T = self.state.length
         for name in ("c", "a"):
@@ -132,25 +145,27 @@ class StatePlots(QWidget):
 
     def _draw_lines(self) -> None:
         plot = self.plots["lines"]
-        for curve in self._curves:
-            plot.removeItem(curve)
-        self._curves = []
+        self.legend.clear()
         data = self._data()
-        if data is None:
-            return
-        times = self.state.overview["times"] + 0.5
-        unit = self.state.unit
-        if unit is not None and unit < data["c"].shape[0]:
-            series = [(f"c[{unit}]", data["c"][unit]), (f"a[{unit}]", data["a"][unit])]
-            plot.setTitle(f"unit {unit}: c and a")
-        else:
-            series = [(f"c[{u}]", data["c"][u]) for u in data["busiest"]]
-            plot.setTitle("c of the busiest units")
-        for k, (label, values) in enumerate(series):
-            # Width 1 without antialiasing: the curves are redrawn whenever the
-            # cursor moves, and wide antialiased paths cost ~7 ms each.
-            pen = pg.mkPen(_LINE_COLOURS[k % len(_LINE_COLOURS)], width=1)
-            self._curves.append(plot.plot(times, values, pen=pen, name=label, antialias=False))
+        series = []
+        if data is not None:
+            unit = self.state.unit
+            if unit is not None and unit < data["c"].shape[0]:
+                series = [(f"c[{unit}]", data["c"][unit]), (f"a[{unit}]", data["a"][unit])]
+                plot.setTitle(f"unit {unit}: c and a")
+            else:
+                series = [(f"c[{u}]", data["c"][u]) for u in data["busiest"]]
+                plot.setTitle("c of the busiest units")
+        times = None if data is None else self.state.overview["times"] + 0.5
+        for k, curve in enumerate(self._curves):
+            if k < len(series):
+                label, values = series[k]
+                curve.setData(times, values)
+                curve.show()
+                self.legend.addItem(curve, label)
+            else:
+                curve.setData([], [])
+                curve.hide()
 
     # -- events ------------------------------------------------------------
     def _on_step(self, event) -> None:

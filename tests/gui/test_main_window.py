@@ -158,6 +158,7 @@ def test_plot_click_moves_step(window, qtbot):
 
     s = window.state
     plots = window.state_plots
+    qtbot.waitUntil(lambda: not plots._pending.isActive())
     target = min(4, s.length - 1)
     scene_pos = plots.time_to_scene("c", target + 0.5)
     view_pos = plots.view.mapFromScene(scene_pos)
