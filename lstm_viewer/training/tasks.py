@@ -240,6 +240,7 @@ class TimingTask(Task):
     """
 
     K = 6
+    RESTART = 0.08
     LENGTH = 60
     N_TEST = 300
 
@@ -247,11 +248,11 @@ class TimingTask(Task):
         super().__init__(
             name="peephole",
             vocab=(".", "S", "!"),
-            hidden_size=8, steps=2500, batch_size=32, lr=1e-2, peephole=True,
+            hidden_size=16, steps=4000, batch_size=32, lr=1e-2, peephole=True,
             description=(f"timing (Gers & Schmidhuber 2000): after a start signal 'S', emit '!' every "
                          f"{self.K} steps until the next 'S' restarts the count; '.' otherwise"),
             data=(f"generated: {self.LENGTH}-step sequences of '.', first 'S' in steps 0-5, a new 'S' "
-                  f"at rate 0.03; test set {self.N_TEST} held-out sequences, seed {SPLIT_SEEDS['test']}"),
+                  f"at rate {self.RESTART}; test set {self.N_TEST} held-out sequences, seed {SPLIT_SEEDS['test']}"),
             scored_on="every position after the first 'S': accuracy = fraction of those steps "
                       "predicted right ('!' on the beat, '.' off it); loss = mean cross-entropy there",
             look_at=("the peephole cell: watch c after each 'S' and the peephole terms p⊙c that "
@@ -269,7 +270,7 @@ class TimingTask(Task):
         first = int(rng.integers(0, 6))
         last = None
         for t in range(length):
-            if t == first or (last is not None and rng.random() < 0.03):
+            if t == first or (last is not None and rng.random() < self.RESTART):
                 ids[t] = start
                 last = t
             if last is not None:
@@ -350,7 +351,7 @@ class CharLMTask(Task):
         super().__init__(
             name="charlm",
             vocab=CHARS,
-            hidden_size=96, steps=2200, batch_size=32, lr=4e-3,
+            hidden_size=96, steps=1300, batch_size=32, lr=6e-3,
             description="character language model: predict the next character of Python source",
             data=("Python 3.11 standard library source shipped in resources/models/"
                   f"{CORPUS_FILE} (PSF licence): training files {', '.join(CORPUS_TRAIN_FILES)}; "
