@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QMessageBox, QProgressBar, QPushButton, QSlider, QStyle, QToolButton, QVBoxLayout, QWidget,
 )
 
-from ..engine import ModelError
+from ..engine import ModelError, parse_intervention
 from ..formats import LoadError, load
 from ..formats.detect import FORMAT_NAMES
 from . import theme
@@ -740,6 +740,8 @@ def clamped_nodes(interventions) -> dict[str, str]:
     """Diagram node → short label for every node an intervention overrides."""
     out: dict[str, str] = {}
     for iv in interventions:
+        if isinstance(iv, str):
+            iv = parse_intervention(iv)
         kind = getattr(iv, "kind", None)
         label = getattr(iv, "spec", str(iv))
         if kind == "clamp":

@@ -253,3 +253,61 @@ def test_worker_thread_gone_after_close(window):
     window.close()
     assert not thread.isRunning()
     assert running_threads() == []
+
+
+def test_interventions_rerun_and_mark_the_diagram(window, qtbot):
+    s = window.state
+    with qtbot.waitSignal(window.traceReady, timeout=5000):
+        s.set_interventions(["update=1"])
+    np.testing.assert_array_equal(s.direction_trace.update, 1.0)
+    assert [str(iv) if isinstance(iv, str) else iv.spec for iv in s.trace.interventions] == ["update=1"]
+    assert mw.clamped_nodes(s.interventions) == {"update": "update=1"}
+    with qtbot.waitSignal(window.traceReady, timeout=5000):
+        s.set_interventions([])
+    assert not np.all(s.direction_trace.update == 1.0)
+
+
+@needs_diagram
+def test_peephole_model_steps(window, qtbot):
+    with qtbot.waitSignal(window.traceReady, timeout=5000):
+        window.set_model(make_model(peephole=True, hidden=6), "peep")
+    s = window.state
+    s.set_step(2)
+    np.testing.assert_array_equal(window.diagram.node_values("c"), s.direction_trace.c[2])
+    s.set_node("output")
+    headers = [window.inspector.model.headerData(i, Qt.Horizontal) for i in range(window.inspector.model.columnCount())]
+    assert "p⊙c" in headers
+    assert "p_o⊙c⟨t⟩" in window.inspector.equation.text()
+
+
+def test_long_input_shows_progress_and_cancels(window, qtbot):
+    s = window.state
+    with qtbot.waitSignal(window.traceReady, timeout=5000):
+        window.set_model(make_model(hidden=64), "wide")
+    old = s.trace
+    s.set_inputs(np.arange(400_000) % 10)
+    qtbot.waitUntil(lambda: window.progress.isVisible() and window.progress.value() > 0, timeout=15000)
+    assert window.cancel_button.isVisible() and window.act_cancel.isEnabled()
+    window.act_cancel.trigger()
+    qtbot.waitUntil(lambda: "cancelled" in window.statusBar().currentMessage(), timeout=5000)
+    assert not window.progress.isVisible()
+    assert s.trace is old  # the previous trace stays shown and usable
+    window.act_next.trigger()
+    assert s.t == 1
+
+
+def test_drop_a_weights_file(window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from lstm_viewer.formats import save_native
+
+    path = tmp_path / "dropped.safetensors"
+    save_native(make_model(hidden=7, name="dropped"), path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(100, 100), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    with qtbot.waitSignal(window.traceReady, timeout=5000):
+        window.dropEvent(event)
+    assert window.state.hidden_size == 7
+    assert "dropped" in window.windowTitle()
