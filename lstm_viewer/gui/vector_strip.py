@@ -391,8 +391,11 @@ class VectorStrip(pg.GraphicsObject):
             hits = np.flatnonzero(self._shown == self._highlight)
             if hits.size:
                 rect = self._rects[hits[0]].adjusted(-1.0, -1.5, 1.0, 1.5)
-                p.setPen(QPen(colors["fg"], 2.5))
                 p.setBrush(Qt.NoBrush)
+                # A halo in the background colour keeps the outline visible on any cell colour.
+                p.setPen(QPen(colors["bg"], 4.5))
+                p.drawRect(rect)
+                p.setPen(QPen(colors["fg"], 2.2))
                 p.drawRect(rect)
         if self._marker:
             self._paint_marker(p)
