@@ -225,6 +225,8 @@ class InterventionsController(QObject):
         """Stop the lab and the intact-run worker (idempotent)."""
         if self.lab is not None:
             self.lab.stop()
+            # Its own top-level window: it must not outlive the main window.
+            self.lab.close()
         self._intact_worker.stop()
 
     def eventFilter(self, obj, event) -> bool:
