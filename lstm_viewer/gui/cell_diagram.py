@@ -65,7 +65,7 @@ NODE_SPEC = {
     "tanh_c": ("tanh(c⟨t⟩)", "diverging", "unit"),
     "a_prev": ("a⟨t−1⟩ register", "diverging", "unit"),
     "a": ("a⟨t⟩  hidden state", "diverging", "unit"),
-    "y_hat": ("ŷ⟨t⟩", "sequential", "prob"),
+    "y_hat": ("ŷ⟨t⟩ = head(W_y a⟨t⟩ + b_y)", "sequential", "prob"),
 }
 PEEP_SPEC = {"forget": "p_f ⊙ c⟨t−1⟩", "update": "p_u ⊙ c⟨t−1⟩", "output": "p_o ⊙ c⟨t⟩"}
 HIDDEN_NODES = ("forget", "update", "candidate", "output", "write", "keep",
@@ -416,7 +416,8 @@ class _Frame(pg.GraphicsObject):
 class _Legend(pg.GraphicsObject):
     """Colour bars for the two maps, with the value ranges in use."""
 
-    ROW_H = 30.0
+    ROW_H = 27.0
+    MAX_ROWS = 4        # height is reserved for the x⟨t⟩ row, which appears only when needed
     WIDTH = 330.0
 
     def __init__(self):
@@ -434,8 +435,7 @@ class _Legend(pg.GraphicsObject):
                       ("candidate, tanh c, a, write", "diverging", -1.0, 1.0),
                       ("cell state c, keep", "diverging", -state, state)]
         if x != 1.0:
-            self._rows.append(("x⟨t⟩", "diverging", -x, x))
-        self.prepareGeometryChange()
+            self._rows.append(("input x⟨t⟩", "diverging", -x, x))
         self.update()
 
     def set_dark(self, dark: bool) -> None:
@@ -444,7 +444,7 @@ class _Legend(pg.GraphicsObject):
         self.update()
 
     def height(self) -> float:
-        return 18.0 + self.ROW_H * len(self._rows) + 16.0
+        return 18.0 + self.ROW_H * self.MAX_ROWS
 
     def boundingRect(self) -> QRectF:
         return QRectF(0, 0, self.WIDTH, self.height())
@@ -455,8 +455,15 @@ class _Legend(pg.GraphicsObject):
         p.setPen(c["fg"])
         p.drawText(QRectF(0, 0, self.WIDTH, 16), Qt.AlignLeft | Qt.AlignVCenter, "Legend")
         bar_x, bar_w, n = 185.0, 130.0, 48
+        # What the hatched cell at the end of a strip means, on the title line.
+        p.setPen(QPen(c["line"], 0.8))
+        p.setBrush(QBrush(c["muted"], Qt.BDiagPattern))
+        p.drawRect(QRectF(bar_x, 2, 14, 12))
+        p.setPen(c["fg"])
+        draw_label(p, QRectF(bar_x + 20, 1, self.WIDTH - bar_x - 20, 14), "units not shown",
+                   Qt.AlignLeft | Qt.AlignVCenter, self._font)
         for row, (label, cmap, lo, hi) in enumerate(self._rows):
-            y = 18.0 + self.ROW_H * row
+            y = 20.0 + self.ROW_H * row
             p.setFont(self._font)
             p.setPen(c["fg"])
             draw_label(p, QRectF(0, y, bar_x - 8, 14), label, Qt.AlignRight | Qt.AlignVCenter, self._font)
@@ -473,15 +480,6 @@ class _Legend(pg.GraphicsObject):
             p.drawText(QRectF(bar_x + bar_w - 20, y + 13, 40, 13), Qt.AlignCenter, f"{hi:g}")
             if lo < 0:
                 p.drawText(QRectF(bar_x + bar_w / 2 - 20, y + 13, 40, 13), Qt.AlignCenter, "0")
-        # What the hatched cell at the end of a strip means.
-        y = 18.0 + self.ROW_H * len(self._rows) + 1
-        box = QRectF(bar_x, y + 1, 14, 12)
-        p.setPen(QPen(c["line"], 0.8))
-        p.setBrush(QBrush(c["muted"], Qt.BDiagPattern))
-        p.drawRect(box)
-        p.setPen(c["fg"])
-        draw_label(p, QRectF(bar_x + 20, y, self.WIDTH - bar_x - 20, 14), "units not shown",
-                   Qt.AlignLeft | Qt.AlignVCenter, self._font)
 
 
 # ------------------------------------------------------------ the widget
@@ -852,6 +850,8 @@ class CellDiagram(QWidget):
                 self._strips[name].set_range(-self._state_range, self._state_range)
             elif family == "x":
                 self._strips[name].set_range(-self._x_range, self._x_range)
+        # The x⟨t⟩ part of the concatenation is coloured like x⟨t⟩ itself.
+        self._strips["concat"].set_range(-self._x_range, self._x_range, segment=1)
 
     def _hidden_selection(self) -> np.ndarray:
         """The hidden units to draw, sorted; the highlighted unit is always among them
@@ -956,7 +956,8 @@ class CellDiagram(QWidget):
             self._topk.setPos(MAIN_X - TOPK_W / 2 + 40, 4.0)
             top_h = self._topk.height() + 8
         elif strips["y_hat"].isVisible():
-            strips["y_hat"].setPos(MAIN_X - STRIP_W / 2, 40.0)
+            strips["y_hat"].set_width(TOPK_W - 40)
+            strips["y_hat"].setPos(MAIN_X - (TOPK_W - 40) / 2, 40.0)
             top_h = 40.0 + HEIGHT
         y = max(top_h, self._legend.height()) + 16.0
         frame_top = y

@@ -109,7 +109,7 @@ class _Segment:
     """One labelled slice ``start:stop`` of the strip's vector."""
 
     __slots__ = ("label", "start", "stop", "shown", "rest", "rects", "summary_rect",
-                 "caption", "caption_rect")
+                 "caption", "caption_rect", "vrange")
 
     def __init__(self, label: str, start: int, stop: int):
         self.label = label
@@ -120,6 +120,7 @@ class _Segment:
         self.summary_rect: QRectF | None = None
         self.caption = ""
         self.caption_rect = QRectF()
+        self.vrange: tuple[float, float] | None = None    # None: the strip's range
 
 
 class VectorStrip(pg.GraphicsObject):
@@ -209,9 +210,12 @@ class VectorStrip(pg.GraphicsObject):
         self._title, self._subtitle = title, subtitle
         self.update()
 
-    def set_range(self, vmin: float, vmax: float) -> None:
-        """The value range mapped onto the colour map."""
-        self._vrange = (float(vmin), float(vmax))
+    def set_range(self, vmin: float, vmax: float, segment: int | None = None) -> None:
+        """The value range mapped onto the colour map (of one segment, or of all)."""
+        if segment is None:
+            self._vrange = (float(vmin), float(vmax))
+        else:
+            self._segments[segment].vrange = (float(vmin), float(vmax))
         self._recolor()
 
     def set_dark(self, dark: bool) -> None:
@@ -325,9 +329,13 @@ class VectorStrip(pg.GraphicsObject):
         return True
 
     def _recolor(self) -> None:
-        if self._shown.size:
-            colormaps.lut_indices(self._values[self._shown], self._cmap, *self._vrange,
-                                  out=self._lut_idx)
+        start = 0
+        for seg in self._segments:
+            stop = start + seg.shown.size
+            if stop > start:
+                colormaps.lut_indices(self._values[seg.shown], self._cmap,
+                                      *(seg.vrange or self._vrange), out=self._lut_idx[start:stop])
+            start = stop
         for seg in self._segments:
             if seg.rest.size:
                 mean = float(np.abs(self._values[seg.rest]).mean())

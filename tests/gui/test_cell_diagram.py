@@ -213,6 +213,20 @@ def test_colormaps_cover_both_ranges():
     assert len(colormaps.to_qcolors([0.1, 0.9], "sequential", dark=True)) == 2
 
 
+@pytest.mark.parametrize("dark", [False, True])
+def test_colormaps_read_in_grey_and_are_symmetric(dark):
+    def lightness(rgba):
+        return 0.2126 * rgba[:, 0] + 0.7152 * rgba[:, 1] + 0.0722 * rgba[:, 2]
+
+    # Sequential (gates): lightness rises monotonically, so it survives colour blindness.
+    assert np.all(np.diff(lightness(colormaps.lut("sequential", dark).astype(float))) > -1.0)
+    # Diverging: the two halves mirror each other in lightness around zero.
+    light = lightness(colormaps.lut("diverging", dark).astype(float))
+    assert np.max(np.abs(light - light[::-1])) < 40
+    middle = light[127:129].mean()
+    assert (middle > light[0] and middle > light[-1]) if not dark else (middle < light[0] and middle < light[-1])
+
+
 def test_demo_runs_offscreen(qtbot, tmp_path):
     spec = importlib.util.spec_from_file_location("cell_diagram_demo",
                                                   ROOT / "examples" / "cell_diagram_demo.py")
