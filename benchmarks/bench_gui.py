@@ -199,9 +199,9 @@ def main(argv=None) -> int:
                  f"<= {STALL_TARGET} ms", "ok" if passed else "MISSED"))
     header = ("measure", "sample", "median", "p95 / max", "GUI CPU med / p95", "target", "")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     for row in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
     print(f"frame p95: H=64 {figures[64]:.2f} ms, H=1024 {figures[1024]:.2f} ms; "
           f"stall: {worst:.1f} ms ({'all targets met' if ok else 'a target was missed'})")
     return 0

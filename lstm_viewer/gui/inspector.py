@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, QTimer
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from .viewer_state import ViewerState, display_token
@@ -53,6 +53,21 @@ HEADER_TIPS = {
 PLAYING_REFRESH_MS = 150
 
 
+_ROOT = QModelIndex()
+
+
+def _fmt(value: float) -> str:
+    """Six characters at most below 1000, so every column has one fixed width."""
+    size = abs(value)
+    if size < 10:
+        return f"{value:+.3f}"
+    if size < 100:
+        return f"{value:+.2f}"
+    if size < 1000:
+        return f"{value:+.1f}"
+    return f"{value:+.2g}"
+
+
 class VectorTableModel(QAbstractTableModel):
     """Rows: index label and one column per array, all of the same length."""
 
@@ -75,10 +90,10 @@ class VectorTableModel(QAbstractTableModel):
         self._labels, self._headers = labels, headers
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self._labels)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
+    def columnCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self._headers) + 1
 
     def data(self, index, role=Qt.DisplayRole):
@@ -88,7 +103,7 @@ class VectorTableModel(QAbstractTableModel):
         if role == Qt.DisplayRole:
             if c == 0:
                 return self._labels[r]
-            return f"{float(self._columns[c - 1][r]):+.3f}"
+            return _fmt(float(self._columns[c - 1][r]))
         if role == Qt.TextAlignmentRole:
             return int(Qt.AlignRight | Qt.AlignVCenter) if c else int(Qt.AlignLeft | Qt.AlignVCenter)
         return None
@@ -142,7 +157,10 @@ class Inspector(QWidget):
         # table is never measured row by row.
         header.setSectionResizeMode(QHeaderView.Fixed)
         header.setStretchLastSection(True)
-        self._number_width = self.fontMetrics().horizontalAdvance("-00.000") + 8
+        small = QFont(self.table.font())
+        small.setPointSizeF(small.pointSizeF() * 0.9)
+        self.table.setFont(small)
+        self._number_width = QFontMetrics(small).horizontalAdvance("+0.000") + 8
         self.model.modelReset.connect(self._size_columns)
         self.table.setAlternatingRowColors(True)
         layout = QVBoxLayout(self)
@@ -167,7 +185,8 @@ class Inspector(QWidget):
     def _size_columns(self) -> None:
         header = self.table.horizontalHeader()
         labels = [self.model.data(self.model.index(r, 0)) for r in range(min(self.model.rowCount(), 50))]
-        unit_width = max([self.fontMetrics().horizontalAdvance(t or "") for t in labels + ["unit"]]) + 12
+        fm = QFontMetrics(self.table.font())
+        unit_width = max([fm.horizontalAdvance(t or "") for t in labels + ["unit"]]) + 8
         header.resizeSection(0, unit_width)
         for col in range(1, self.model.columnCount()):
             header.resizeSection(col, self._number_width)

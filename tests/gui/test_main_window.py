@@ -311,3 +311,25 @@ def test_drop_a_weights_file(window, qtbot, tmp_path):
         window.dropEvent(event)
     assert window.state.hidden_size == 7
     assert "dropped" in window.windowTitle()
+
+
+def test_close_during_a_long_job_stops_the_thread(window, qtbot):
+    with qtbot.waitSignal(window.traceReady, timeout=5000):
+        window.set_model(make_model(hidden=64), "wide")
+    window.state.set_inputs(np.arange(400_000) % 10)
+    qtbot.waitUntil(lambda: window.act_cancel.isEnabled(), timeout=5000)
+    window.close()
+    assert running_threads() == []
+
+
+def test_launch_prefers_path_then_last_file(settings, tmp_path):
+    from lstm_viewer.gui.launch import initial_source
+
+    assert initial_source("x.onnx", settings) == ["x.onnx"]
+    assert initial_source(None, settings) == [mw.DEFAULT_MODEL]
+    last = tmp_path / "last.safetensors"
+    last.write_bytes(b"")
+    settings.setValue("lastFile", str(last))
+    assert initial_source(None, settings) == [str(last), mw.DEFAULT_MODEL]
+    settings.setValue("lastFile", str(tmp_path / "gone.safetensors"))
+    assert initial_source(None, settings) == [mw.DEFAULT_MODEL]
