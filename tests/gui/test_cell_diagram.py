@@ -276,3 +276,28 @@ def test_clicking_an_operator_selects_the_node_it_makes(diagram, qtbot, rng):
     qtbot.waitExposed(diagram)
     with qtbot.waitSignal(diagram.nodeClicked, timeout=1000, check_params_cb=lambda n: n == "c"):
         qtbot.mouseClick(diagram.viewport, Qt.LeftButton, pos=diagram.operator_view_pos("plus"))
+
+
+def test_engine_trace_with_peepholes_goes_in_unchanged(diagram, qtbot):
+    """The real engine's DirectionTrace.step and preactivation parts, as the window passes them."""
+    from lstm_viewer.engine import run
+
+    from .conftest import make_model
+
+    model = make_model(hidden=20, peephole=True)
+    trace = run(model, np.array([0, 3, 1, 8, 9, 2]))
+    d = trace.layers[0][0]
+    diagram.set_structure(input_size=model.layers[0].cells[0].input_size, hidden_size=20,
+                          has_peepholes=True, has_head=True, output_size=len(model.vocab),
+                          vocab=model.vocab)
+    diagram.set_animation_duration(60)
+    for t in range(trace.length):
+        peep = {g: d.preactivation(g, t)["p⊙c"] for g in ("forget", "update", "output")}
+        with qtbot.waitSignal(diagram.animationFinished, timeout=2000):
+            diagram.show_step(d.step(t), token_text=model.vocab[int(trace.tokens[t])],
+                              y_hat=trace.y_hat[t], peephole=peep, animate=True)
+        assert_shows(diagram, d.step(t))
+        np.testing.assert_array_equal(diagram.displayed_values("y_hat"), trace.y_hat[t])
+        for g, vals in peep.items():
+            np.testing.assert_array_equal(diagram.peephole_values(g), vals)
+        assert diagram.shown_units("a").size == 16 and diagram.node_summary("a")[0].startswith("+ 4 more")
