@@ -117,24 +117,29 @@ def frame_times(app, hidden: int, steps: int, speed: float = 8.0) -> tuple[list[
             win.close()
 
 
-def stall(app, tokens: int = 100_000, hidden: int = 64) -> tuple[float, float]:
-    """(longest event-loop stall in ms, seconds the job took) for a long input."""
+def stall(app, tokens: int = 100_000, hidden: int = 64) -> tuple[float, float, float]:
+    """(longest event-loop stall ms, GUI CPU ms within it, seconds the job took)."""
     from PySide6.QtCore import QObject, QTimer, Slot
 
     class Probe(QObject):
         def __init__(self):
             super().__init__()
             self.last = time.perf_counter()
+            self.last_cpu = time.thread_time()
             self.worst = 0.0
+            self.worst_cpu = 0.0
             self.timer = QTimer(self)
             self.timer.setInterval(5)
             self.timer.timeout.connect(self.tick)
 
         @Slot()
         def tick(self):
-            now = time.perf_counter()
-            self.worst = max(self.worst, now - self.last)
-            self.last = now
+            now, cpu = time.perf_counter(), time.thread_time()
+            if now - self.last > self.worst:
+                # GUI-thread CPU inside the gap: our own work, as opposed to
+                # waiting for a core or for the GIL.
+                self.worst, self.worst_cpu = now - self.last, cpu - self.last_cpu
+            self.last, self.last_cpu = now, cpu
 
     with tempfile.TemporaryDirectory() as tmp:
         win = _window(app, tmp)
@@ -146,7 +151,7 @@ def stall(app, tokens: int = 100_000, hidden: int = 64) -> tuple[float, float]:
             done = []
             win.traceReady.connect(done.append)
             t0 = time.perf_counter()
-            probe.last = t0
+            probe.last, probe.last_cpu = t0, time.thread_time()
             probe.timer.start()
             win.state.set_inputs(ids)
             _wait(app, lambda: bool(done) and win.state.length == tokens)
@@ -157,7 +162,7 @@ def stall(app, tokens: int = 100_000, hidden: int = 64) -> tuple[float, float]:
                 app.processEvents()
                 time.sleep(0.001)
             probe.timer.stop()
-            return max(0.0, probe.worst * 1000 - probe.timer.interval()), seconds
+            return max(0.0, probe.worst * 1000 - probe.timer.interval()), probe.worst_cpu * 1000, seconds
         finally:
             win.close()
 
@@ -192,10 +197,10 @@ def main(argv=None) -> int:
                      f"{cpu_median:5.2f} / {cpu_p95:5.2f} ms", f"<= {TARGETS[hidden]} ms",
                      "ok" if passed else "MISSED"))
     stalls = [stall(app) for _ in range(rounds)]
-    worst, seconds = min(stalls)
+    worst, worst_cpu, seconds = min(stalls)
     passed = worst <= STALL_TARGET
     ok &= passed
-    rows.append(("stall 100k tokens H=64", f"job {seconds:.2f} s", "", f"{worst:6.2f} ms", "",
+    rows.append(("stall 100k tokens H=64", f"job {seconds:.2f} s", "", f"{worst:6.2f} ms", f"{worst_cpu:5.2f} in the gap",
                  f"<= {STALL_TARGET} ms", "ok" if passed else "MISSED"))
     header = ("measure", "sample", "median", "p95 / max", "GUI CPU med / p95", "target", "")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
