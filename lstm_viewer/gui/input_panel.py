@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QTimer, Signal
+from PySide6.QtGui import QColor, QInputMethodEvent, QTextCharFormat
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from .viewer_state import ViewerState
@@ -195,7 +196,20 @@ class InputPanel(QWidget):
             return
         self.state.set_inputs(ids, text=text, unknown=unknown)
 
+    def _mark(self, positions: list[int]) -> None:
+        """Underline ``positions`` of the field in red (QLineEdit has no rich text,
+        but it draws input-method formats, which can be set for any range)."""
+        fmt = QTextCharFormat()
+        fmt.setUnderlineStyle(QTextCharFormat.WaveUnderline)
+        fmt.setUnderlineColor(QColor("#d62728"))
+        fmt.setForeground(QColor("#d62728"))
+        cursor = self.field.cursorPosition()
+        attrs = [QInputMethodEvent.Attribute(QInputMethodEvent.TextFormat, pos - cursor, 1, fmt)
+                 for pos in positions[:500]]
+        QCoreApplication.sendEvent(self.field, QInputMethodEvent("", attrs))
+
     def _show_unknown(self, text: str, unknown: list[int]) -> None:
+        self._mark(unknown)
         if not unknown:
             self.notice.setVisible(False)
             return
