@@ -18,7 +18,7 @@ from ..formats import load
 from ..formats.native import save_native
 from ..paths import resource_path
 from .evaluation import evaluate
-from .interpret import counter_unit, find_units, latch_gates
+from .interpret import THRESHOLD, counter_unit, find_units, latch_gates
 from .tasks import get_task
 from .trainer import train
 
@@ -62,8 +62,12 @@ def _latch_look_at(text: str, card: dict) -> str:
     return "; ".join(parts) + "."
 
 
-def build(name: str, out_dir=None, log=print) -> Path:
-    """Train bundled model ``name`` with its fixed seed and write ``{name}.safetensors``."""
+def build(name: str, out_dir=None, log=print, steps: int | None = None) -> Path:
+    """Train bundled model ``name`` with its fixed seed and write ``{name}.safetensors``.
+
+    ``steps`` overrides the task's budget (tests use a tiny one); the bundled
+    files are built with the default.
+    """
     task = get_task(name)
     seed = BUNDLED[name]
     out = Path(out_dir) if out_dir else resource_path("models")
@@ -73,7 +77,7 @@ def build(name: str, out_dir=None, log=print) -> Path:
         log(f"{name}: step {step}/{steps}  train loss {loss:.4f}  {elapsed:.0f} s")
 
     started = time.perf_counter()
-    model, history = train(task, seed=seed, callback=report, callback_every=100)
+    model, history = train(task, seed=seed, steps=steps, callback=report, callback_every=100)
     seconds = time.perf_counter() - started
     card = dict(model.card)
     card.update(
@@ -106,13 +110,14 @@ def build(name: str, out_dir=None, log=print) -> Path:
     if name == "charlm":
         card["units"] = find_units(reloaded, task)
         if card["units"]:
-            best = card["units"][0]
-            card["look_at"] = (f"{task.look_at}; unit {best['unit']} tracks {best['feature']} "
-                               f"(correlation of its c with the feature r = {best['r']:+.2f} on the "
-                               "held-out text)")
+            found = "; ".join(f"unit {u['unit']}'s c follows {u['feature']} (r = {u['r']:+.2f})"
+                              for u in card["units"])
+            card["look_at"] = (f"{task.look_at}. Correlation of each unit's c with features of the "
+                               f"held-out text (run as one sequence), best unit per feature with "
+                               f"|r| >= {THRESHOLD}: {found}")
         else:
             card["look_at"] = (f"{task.look_at}; no unit's c correlates with quotes, bracket depth, "
-                               "indentation or line position at |r| >= 0.5 on held-out text")
+                               f"indentation or line position at |r| >= {THRESHOLD} on held-out text")
     model.card = card
     save_native(model, path)
     path.chmod(0o644)  # safetensors writes 0600; the file ships to every user

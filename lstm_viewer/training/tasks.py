@@ -351,7 +351,7 @@ class CharLMTask(Task):
         super().__init__(
             name="charlm",
             vocab=CHARS,
-            hidden_size=96, steps=1300, batch_size=32, lr=6e-3,
+            hidden_size=96, steps=2600, batch_size=32, lr=6e-3,
             description="character language model: predict the next character of Python source",
             data=("Python 3.11 standard library source shipped in resources/models/"
                   f"{CORPUS_FILE} (PSF licence): training files {', '.join(CORPUS_TRAIN_FILES)}; "

@@ -21,15 +21,17 @@ def to_model(params: dict, task, variant: str = "standard", card: dict | None = 
     """
     H = params["W_a"].shape[1]
     W_x, W_a, b = (params[k].copy() for k in ("W_x", "W_a", "b"))
-    removed = {"nig": 0, "cifg": 0, "nfg": 1, "nog": 3}.get(variant)
-    if removed is not None:
-        rows = slice(removed * H, (removed + 1) * H)
-        W_x[rows], W_a[rows], b[rows] = 0.0, 0.0, 0.0
+    # Variant -> (row block in GATES order, peephole row) of the gate it removes.
+    removed = {"nig": (0, 0), "cifg": (0, 0), "nfg": (1, 1), "nog": (3, 2)}.get(variant)
     peep = params.get("peephole")
-    if peep is not None and removed is not None and removed != 2:
-        peep = peep.copy()
-        peep[{0: 0, 1: 1, 3: 2}[removed]] = 0.0
-    cell = CellWeights(W_x, W_a, b, None if peep is None else peep.copy())
+    peep = None if peep is None else peep.copy()
+    if removed is not None:
+        block, peep_row = removed
+        rows = slice(block * H, (block + 1) * H)
+        W_x[rows], W_a[rows], b[rows] = 0.0, 0.0, 0.0
+        if peep is not None:
+            peep[peep_row] = 0.0
+    cell = CellWeights(W_x, W_a, b, peep)
     card = dict(card or {})
     card.update(task=task.name, variant=variant, interventions=list(VARIANTS[variant]))
     model = LSTMModel(layers=[Layer([cell])], head=Head(params["W_y"].copy(), params["b_y"].copy()),

@@ -70,6 +70,9 @@ def test_engine_reproduces_trained_variant(variant, peephole):
     # to_model stores float32 weights; the difference is float32 rounding.
     np.testing.assert_allclose(trace.logits, logits[:, 0], atol=2e-5)
     if variant != "standard":
+        block = {"nig": 0, "cifg": 0, "nfg": 1, "nog": 3}[variant]
+        cell = model.layers[0].cells[0]
+        assert not cell.W_x[block * 4:(block + 1) * 4].any() and not cell.b[block * 4:(block + 1) * 4].any()
         intact = run(model, ids[0], dtype=np.float64)
         assert not np.allclose(intact.logits, logits[:, 0], atol=1e-3)
 
