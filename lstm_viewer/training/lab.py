@@ -216,6 +216,14 @@ class LabResult:
                 f"standard error over the {seeds} seeds."
             )
 
+        widest = max(ranked, key=lambda s: s.acc_max - s.acc_min)
+        if counts[-1] >= 2 and widest.acc_max - widest.acc_min > 0.25:
+            out.append(
+                f"Seeds disagree a lot: {widest.name} ranges from {widest.acc_min:.1%} to "
+                f"{widest.acc_max:.1%}. On this budget, whether a run gets past the plateau depends "
+                "more on its seed than on its gates; more seeds or steps would sharpen the ranking."
+            )
+
         def verdict(variant: str) -> tuple[VariantSummary | None, float]:
             s = self.summary(variant)
             return s, (0.0 if s is None else self._differs(s, std))

@@ -73,3 +73,10 @@ def test_table_shows_mean_and_spread():
     assert s.acc_mean == pytest.approx(0.6) and s.acc_std == pytest.approx(0.1)
     assert "60.0% ± 10.0% [50.0%–70.0%]" in lab.table()
     assert [x.variant for x in lab.ranking()] == ["standard", "nig"]
+
+
+def test_results_text_mentions_a_wide_seed_spread():
+    text = fake_lab({"standard": [0.15, 0.9, 0.5], "cifg": [0.5, 0.55, 0.6]}).results_text()
+    assert "Seeds disagree a lot: standard ranges from 15.0% to 90.0%" in text
+    calm = fake_lab({"standard": [0.80, 0.82, 0.81], "cifg": [0.79, 0.80, 0.81]}).results_text()
+    assert "Seeds disagree" not in calm
