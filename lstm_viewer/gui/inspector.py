@@ -184,7 +184,9 @@ class Inspector(QWidget):
 
     def _size_columns(self) -> None:
         header = self.table.horizontalHeader()
-        labels = [self.model.data(self.model.index(r, 0)) for r in range(min(self.model.rowCount(), 50))]
+        rows = self.model.rowCount()
+        # The longest labels are among the first rows (ŷ tokens) or the last (unit numbers).
+        labels = [self.model.data(self.model.index(r, 0)) for r in {*range(min(rows, 50)), rows - 1} if r >= 0]
         fm = QFontMetrics(self.table.font())
         unit_width = max([fm.horizontalAdvance(t or "") for t in labels + ["unit"]]) + 8
         header.resizeSection(0, unit_width)

@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--step", type=int, default=None, help="start at this step")
     parser.add_argument("--inspect", metavar="NODE", default=None,
                         help="node shown in the inspector (c, a, update, forget, candidate, output, ...)")
+    parser.add_argument("--unit", type=int, default=None, help="select this hidden unit")
     parser.add_argument("--screenshot", metavar="PNG",
                         help="save a screenshot of the window once the first trace is shown, then quit")
     parser.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1280x800")
@@ -96,8 +97,8 @@ def launch(argv: list[str] | None = None) -> int:
         window.state.set_node(args.inspect)
         window._pinned_node = args.inspect
     helpers = []  # referenced until exit: Qt holds no strong reference to them
-    if args.step is not None:
-        helpers.append(_StepOnce(window, args.step))
+    if args.step is not None or args.unit is not None:
+        helpers.append(_StepOnce(window, args.step, args.unit))
     if args.screenshot:
         helpers.append(_Screenshot(window, args.screenshot))
     # Qt's loop does not run Python signal handlers; a 200 ms tick lets Ctrl+C quit.
@@ -114,15 +115,18 @@ def _noop() -> None:
 
 
 class _StepOnce:
-    """Moves to a given step once the first trace arrives."""
+    """Moves to a given step (and selects a unit) once the first trace arrives."""
 
-    def __init__(self, window, step: int):
-        self.window, self.step = window, step
+    def __init__(self, window, step: int | None, unit: int | None = None):
+        self.window, self.step, self.unit = window, step, unit
         window.traceReady.connect(self.apply)
 
     def apply(self, job_id: int) -> None:
         self.window.traceReady.disconnect(self.apply)
-        self.window.state.set_step(self.step)
+        if self.step is not None:
+            self.window.state.set_step(self.step)
+        if self.unit is not None:
+            self.window.state.set_unit(self.unit)
 
 
 class _Screenshot:

@@ -57,7 +57,6 @@ class StatePlots(QWidget):
         lines.setLabel("bottom", "t")
         lines.setMenuEnabled(False)
         lines.setMouseEnabled(x=True, y=False)
-        self.legend = lines.addLegend(offset=(-4, 4), labelTextSize="8pt")
         self.plots["lines"] = lines
         self.plots["a"].setXLink(self.plots["c"])
         lines.setXLink(self.plots["c"])
@@ -145,27 +144,28 @@ class StatePlots(QWidget):
 
     def _draw_lines(self) -> None:
         plot = self.plots["lines"]
-        self.legend.clear()
         data = self._data()
         series = []
         if data is not None:
             unit = self.state.unit
             if unit is not None and unit < data["c"].shape[0]:
                 series = [(f"c[{unit}]", data["c"][unit]), (f"a[{unit}]", data["a"][unit])]
-                plot.setTitle(f"unit {unit}: c and a")
             else:
                 series = [(f"c[{u}]", data["c"][u]) for u in data["busiest"]]
-                plot.setTitle("c of the busiest units")
         times = None if data is None else self.state.overview["times"] + 0.5
         for k, curve in enumerate(self._curves):
             if k < len(series):
-                label, values = series[k]
-                curve.setData(times, values)
+                curve.setData(times, series[k][1])
                 curve.show()
-                self.legend.addItem(curve, label)
             else:
                 curve.setData([], [])
                 curve.hide()
+        # The title doubles as the legend (a legend box would cover a narrow plot).
+        names = "  ".join(f"<span style='color:{_LINE_COLOURS[k]}'>{label}</span>"
+                          for k, (label, _) in enumerate(series))
+        plot.setTitle(names or "selected units")
+        self.view.setToolTip("Lines: c and a of the selected unit, or c of the three units whose c "
+                             "varies most when no unit is selected. Click a plot to move to that step.")
 
     # -- events ------------------------------------------------------------
     def _on_step(self, event) -> None:
@@ -193,10 +193,7 @@ class StatePlots(QWidget):
                 ax.setTextPen(fg)
             plot.titleLabel.setAttr("color", fg)
             plot.setTitle(plot.titleLabel.text)
-        # An opaque legend box keeps the unit names readable over the curves.
-        self.legend.setBrush(pg.mkBrush("#1e1f22d0" if dark else "#ffffffd0"))
-        self.legend.setPen(pg.mkPen(fg))
-        self.legend.setLabelTextColor(fg)
+        self._draw_lines()
 
     def _on_click(self, event) -> None:
         if self.state.length == 0:
