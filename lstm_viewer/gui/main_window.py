@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -33,7 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine import ModelError, parse_intervention
+from ..engine import InterventionError, ModelError, parse_intervention
+from ..engine.interventions import parse_units
 from ..formats import LoadError, load
 from ..formats.detect import FORMAT_NAMES
 from . import theme
@@ -309,7 +311,7 @@ class MainWindow(QMainWindow):
         group = QActionGroup(self)
         self._unit_mode_actions = {}
         for mode, text in (("all", "&All"), ("most_active", "Most &Active"),
-                           ("most_changed", "Most &Changed This Step")):
+                           ("most_changed", "Most &Changed This Step"), ("manual", "&Hand-Picked…")):
             act = QAction(text, self, checkable=True)
             act.setData(mode)
             group.addAction(act)
@@ -356,10 +358,17 @@ class MainWindow(QMainWindow):
         self.unit_mode = QComboBox()
         self.unit_mode.setToolTip("Which units the diagram shows when the layer is large")
         for mode, text in (("all", "all"), ("most_active", "most active"),
-                           ("most_changed", "most changed")):
+                           ("most_changed", "most changed"), ("manual", "hand-picked")):
             self.unit_mode.addItem(text, mode)
         self.unit_mode.currentIndexChanged.connect(self._on_unit_mode_box)
         tb.addWidget(self.unit_mode)
+        self.units_edit = QLineEdit()
+        self.units_edit.setPlaceholderText("e.g. 3,4,8-12")
+        self.units_edit.setToolTip("Units the diagram shows (hand-picked): a list like 0,3,5 or 2-6")
+        self.units_edit.setFixedWidth(110)
+        self.units_edit.editingFinished.connect(self._on_units_edit)
+        self._units_edit_action = tb.addWidget(self.units_edit)
+        self._units_edit_action.setVisible(False)
         tb.addAction(self.act_dark)
 
     def _build_statusbar(self) -> None:
@@ -454,6 +463,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 15000)
         self.errorShown.emit(message)
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not getattr(self, "_shown_once", False):
+            # Start with the focus on the diagram, not the text field, so that
+            # Space plays and the arrow keys step instead of editing the input.
+            self._shown_once = True
+            self.diagram.setFocusPolicy(Qt.StrongFocus)
+            self.diagram.setFocus(Qt.OtherFocusReason)
+
     # drag and drop -------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
@@ -496,6 +514,8 @@ class MainWindow(QMainWindow):
             output_size=(model.output_size or 0) if top else 0,
             vocab=model.vocab if k == 0 or top else None,
         )
+        if self.unit_mode.currentData() == "manual":
+            self._on_units_edit()  # the hand-picked list is checked against the new size
 
     def _on_inputs(self, event) -> None:
         self.run_engine()
@@ -611,10 +631,30 @@ class MainWindow(QMainWindow):
 
     def _on_unit_mode_box(self, index: int) -> None:
         mode = self.unit_mode.itemData(index)
-        if CellDiagram is not None and mode:
+        self._units_edit_action.setVisible(mode == "manual")
+        if mode == "manual":
+            self._on_units_edit()
+        elif CellDiagram is not None and mode:
             self.diagram.set_unit_selection(mode)
         if mode in self._unit_mode_actions:
             self._unit_mode_actions[mode].setChecked(True)
+
+    def _on_units_edit(self) -> None:
+        """Show the hand-picked units (those beyond the layer are ignored)."""
+        text = self.units_edit.text().strip()
+        if not text:
+            units = [] if self.state.unit is None else [self.state.unit]
+        else:
+            try:
+                units = list(parse_units(text))
+            except InterventionError as exc:
+                self.show_error(str(exc))
+                return
+        if self.state.model is None:
+            return  # applied when a model is shown (see _apply_structure)
+        units = [u for u in units if u < self.state.hidden_size]
+        if CellDiagram is not None:
+            self.diagram.set_unit_selection("manual", units or None)
 
     def _on_unit_mode_action(self) -> None:
         action = self.sender()
@@ -722,6 +762,7 @@ class MainWindow(QMainWindow):
         dark = st.value("darkTheme", False, bool)
         self.state.set_dark(dark)
         self._on_dark(None)
+        self.units_edit.setText(st.value("manualUnits", "", str))
         mode = st.value("unitMode", "most_active", str)
         index = self.unit_mode.findData(mode)
         self.unit_mode.setCurrentIndex(max(index, 0))
@@ -734,6 +775,7 @@ class MainWindow(QMainWindow):
         st.setValue("speed", self.state.speed)
         st.setValue("darkTheme", self.state.dark)
         st.setValue("unitMode", self.unit_mode.currentData())
+        st.setValue("manualUnits", self.units_edit.text())
         st.sync()
 
     def shutdown(self) -> None:

@@ -333,3 +333,27 @@ def test_launch_prefers_path_then_last_file(settings, tmp_path):
     assert initial_source(None, settings) == [str(last), mw.DEFAULT_MODEL]
     settings.setValue("lastFile", str(tmp_path / "gone.safetensors"))
     assert initial_source(None, settings) == [mw.DEFAULT_MODEL]
+
+
+def test_hand_picked_units(window, settings):
+    box = window.unit_mode
+    box.setCurrentIndex(box.findData("manual"))
+    assert window._units_edit_action.isVisible()
+    window.units_edit.setText("1,2-3")
+    window.units_edit.editingFinished.emit()
+    assert not window.banner.text
+    window.units_edit.setText("two")
+    window.units_edit.editingFinished.emit()
+    assert "bad unit list" in window.banner.text
+    window.save_settings()
+    assert settings.value("unitMode") == "manual" and settings.value("manualUnits") == "two"
+    box.setCurrentIndex(box.findData("all"))
+    assert not window._units_edit_action.isVisible()
+
+
+def test_diagram_has_the_focus_so_keys_play(window, qtbot):
+    assert window.diagram.focusPolicy() == Qt.StrongFocus
+    s = window.state
+    s.set_step(0)
+    qtbot.keyClick(window.diagram, Qt.Key_Right)
+    assert s.t == 1
