@@ -18,6 +18,9 @@ output).
 
 from __future__ import annotations
 
+import zipfile
+import zlib
+
 import numpy as np
 
 from ..engine.model import LSTMModel, ModelError
@@ -31,6 +34,21 @@ def check_zip_member(info, what: str) -> None:
     """Refuse a zip member whose claimed size is absurd for its compressed size (a zip bomb)."""
     if info.file_size > 200 * info.compress_size + (1 << 20):
         raise LoadError(f"{what} claims {info.file_size} bytes from {info.compress_size} compressed; refused")
+
+
+def read_zip_member(zf, name: str, limit: int | None = None) -> bytes:
+    """The bytes of member ``name``; a damaged member or archive is a :class:`LoadError`."""
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise LoadError(f"the archive has no member '{name}'") from None
+    check_zip_member(info, f"member '{name}'")
+    if limit is not None and info.file_size > limit:
+        raise LoadError(f"member '{name}' is {info.file_size} bytes, more than {limit} allowed")
+    try:
+        return zf.read(name)
+    except (zipfile.BadZipFile, NotImplementedError, zlib.error, OSError, EOFError, ValueError) as exc:
+        raise LoadError(f"member '{name}' of the zip file is damaged ({exc})") from None
 
 
 def float_array(name: str, value) -> np.ndarray:

@@ -22,6 +22,7 @@ key     shape               canonical
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,7 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
                         "save plain numeric arrays"
                     ) from None
                 raise LoadError(f"array '{name}' cannot be read ({exc})") from None
-            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+            except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, zlib.error) as exc:
                 raise LoadError(f"array '{name}' cannot be read ({exc})") from None
     return arrays
 

@@ -45,7 +45,7 @@ def _zip_kind(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         raise LoadError(f"a zip file that is truncated or damaged ({exc})") from None
     if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
         return "torch"

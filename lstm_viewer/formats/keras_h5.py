@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.model import CellWeights, Head, Layer, LSTMModel
-from .common import MAX_HEADER_BYTES, check_zip_member, finish, float_array, shape_text
+from .common import MAX_HEADER_BYTES, finish, float_array, read_zip_member, shape_text
 from .errors import LoadError
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -378,15 +378,11 @@ def load_keras_zip(path: Path) -> LSTMModel:
         for member in ("config.json", "model.weights.h5"):
             if member not in names:
                 raise LoadError(f".keras archive lacks '{member}'")
-        for member in ("config.json", "model.weights.h5"):
-            check_zip_member(zf.getinfo(member), member)
-        if zf.getinfo("config.json").file_size > MAX_HEADER_BYTES:
-            raise LoadError("config.json is too large")
         try:
-            config = json.loads(zf.read("config.json").decode("utf-8"))
+            config = json.loads(read_zip_member(zf, "config.json", MAX_HEADER_BYTES).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise LoadError("config.json in the .keras archive is not valid JSON") from None
-        data = zf.read("model.weights.h5")
+        data = read_zip_member(zf, "model.weights.h5")
     reader = _Reader(len(data))
     with _open_h5(io.BytesIO(data)) as f:
         model = _load_k3(f, config, reader, "Keras 3 (.keras)")

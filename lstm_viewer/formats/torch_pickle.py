@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.model import LSTMModel
-from .common import MAX_HEADER_BYTES, check_zip_member
+from .common import MAX_HEADER_BYTES, read_zip_member
 from .errors import LoadError
 from .pytorch_keys import model_from_state_dict
 
@@ -72,13 +72,12 @@ class _Archive:
             info = self.zf.getinfo(member)
         except KeyError:
             raise LoadError(f"storage '{key}' named by the pickle is missing from the archive") from None
-        check_zip_member(info, f"storage '{key}'")
         itemsize = 2 if dtype == "bf16" else np.dtype(dtype).itemsize
         if info.file_size < numel * itemsize:
             raise LoadError(
                 f"storage '{key}' claims {numel} elements but holds only {info.file_size} bytes"
             )
-        raw = self.zf.read(member)[: numel * itemsize]
+        raw = read_zip_member(self.zf, member)[: numel * itemsize]
         if dtype == "bf16":
             # bfloat16 is the top half of a float32.
             half = np.frombuffer(raw, (">" if self.big_endian else "<") + "u2").astype(np.uint32)
@@ -200,14 +199,10 @@ def read_state_dict(path: Path) -> tuple[dict, list | None]:
             raise LoadError("zip file has no data.pkl: not a torch.save file")
         member = pickles[0]
         root = member.rsplit("/", 1)[0] if "/" in member else ""
-        info = zf.getinfo(member)
-        check_zip_member(info, "data.pkl")
-        if info.file_size > MAX_HEADER_BYTES:
-            raise LoadError(f"data.pkl is {info.file_size} bytes, too large for a state_dict")
         big = False
         if f"{root}/byteorder" in zf.namelist():
-            big = zf.read(f"{root}/byteorder").strip() == b"big"
-        unpickler = _SafeUnpickler(zf.read(member), _Archive(zf, root, big))
+            big = read_zip_member(zf, f"{root}/byteorder", 64).strip() == b"big"
+        unpickler = _SafeUnpickler(read_zip_member(zf, member, MAX_HEADER_BYTES), _Archive(zf, root, big))
         try:
             obj = unpickler.load()
         except LoadError:

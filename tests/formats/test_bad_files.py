@@ -312,3 +312,36 @@ def test_tensor_larger_than_its_storage_is_refused(tmp_path):
     with zipfile.ZipFile(path, "a") as z:
         z.writestr("archive/data/0", b"\0\0\0\0")
     assert "has more elements than its storage '0' (1)" in load_error(path)
+
+
+def test_damaged_zip_member_is_named(tmp_path):
+    path = _torch_like_zip(tmp_path / "crc.pt", pickle.dumps({"w": 1.0}, protocol=2))
+    data = bytearray(path.read_bytes())
+    at = data.index(b"\x80\x02") + 4          # inside the stored data.pkl bytes
+    data[at] ^= 0xFF
+    msg = load_error(write(tmp_path, "crc2.pt", bytes(data)))
+    assert "member 'archive/data.pkl' of the zip file is damaged (Bad CRC-32" in msg
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors", ".onnx", ".npz"])
+def test_random_corruption_is_a_load_error_or_a_valid_model(tmp_path, suffix, make_onnx_lstm):
+    """Bytes flipped anywhere: a clean LoadError (or, if only values changed, a valid model)."""
+    good = tmp_path / f"good{suffix}"
+    _write_good(good, suffix, tmp_path, make_onnx_lstm)
+    data = good.read_bytes()
+    rng = np.random.default_rng(42)
+    outcomes = set()
+    for i in range(60):
+        b = bytearray(data)
+        for pos in rng.integers(0, len(b), rng.integers(1, 6)):
+            b[pos] = rng.integers(0, 256)
+        path = write(tmp_path, f"m{i}{suffix}", bytes(b))
+        start = time.perf_counter()
+        try:
+            load(path).validate()
+            outcomes.add("valid")
+        except LoadError as exc:
+            assert "\n" not in str(exc)
+            outcomes.add("error")
+        assert time.perf_counter() - start < 1.0
+    assert "error" in outcomes
