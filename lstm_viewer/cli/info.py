@@ -12,6 +12,8 @@ def add_arguments(parser) -> None:
 
 def _card_value(value) -> str:
     """One readable line for a card entry (lists joined, dicts as key=value)."""
+    if isinstance(value, (list, tuple, dict)) and not value:
+        return "(none)"
     if isinstance(value, (list, tuple)):
         return "; ".join(_card_value(v) for v in value)
     if isinstance(value, dict):
@@ -36,7 +38,8 @@ def run(args) -> int:
         print("card:")
         for line in card_lines(model.card):
             print(line)
-    if model.name_map:
+    # Shown only when the file's names differ from ours (not for native files).
+    if any(canonical != source for canonical, source in model.name_map.items()):
         print("tensors (canonical <- file):")
         for canonical, source in model.name_map.items():
             print(f"  {canonical} <- {source}")

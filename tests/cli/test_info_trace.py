@@ -50,7 +50,15 @@ def test_info_prints_summary_and_card(char_file):
                      "card:", "  task: predict the next character", "  seed: 3",
                      "  what to look at: unit 2 of layer 0; the forget gate at spaces"):
         assert expected in out
+    assert "tensors (canonical <- file)" not in out  # native names need no mapping
     assert proc.stderr == ""
+
+
+def test_info_card_empty_values_read_none(tmp_path):
+    from lstm_viewer.cli.info import card_lines
+
+    assert card_lines({"interventions": [], "lr": 0.5, "train": {"accuracy": 0.9}}) == [
+        "  interventions: (none)", "  lr: 0.5", "  train: accuracy=0.9"]
 
 
 def test_trace_text_writes_every_layer(char_file, tmp_path):
@@ -144,6 +152,12 @@ def test_cli_trace_matches_pytorch(tmp_path):
     with np.load(tmp_path / "t.npz") as npz:
         assert np.max(np.abs(npz["layer1.a"] - a[:, 0].numpy())) < 1e-5
         assert np.max(np.abs(npz["y"] - y)) < 1e-5
+    info = cli("info", tmp_path / "m.pt")
+    assert info.returncode == 0
+    for line in ("format: PyTorch torch.save state_dict", "embedding: 6 tokens -> 3",
+                 "  layer0.W_x <- lstm.weight_ih_l0", "  layer1.b <- lstm.bias_ih_l1 + lstm.bias_hh_l1",
+                 "  embedding <- emb.weight", "  head.W_y <- fc.weight"):
+        assert line in info.stdout
 
 
 def _onnx_builder():
