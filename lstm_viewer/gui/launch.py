@@ -57,7 +57,7 @@ def initial_source(path: str | None, settings) -> list[str]:
     from .main_window import DEFAULT_MODEL
 
     if path:
-        return [path]
+        return [path, DEFAULT_MODEL]  # a bad PATH still leaves a usable window
     sources = []
     last = settings.value("lastFile", "", str)
     if last and Path(last).exists():
@@ -85,12 +85,17 @@ def launch(argv: list[str] | None = None) -> int:
     failures = []
     for source in initial_source(args.path, settings):
         if window.open_source(source, remember=bool(args.path)):
+            if failures and args.path:
+                window.show_error(f"{failures[0].rstrip('.')}. Showing the bundled model "
+                                  f"'{source}' instead.")
+                print(f"lstm-viewer: {failures[0]}", file=sys.stderr)
             break
         failures.append(window.banner.text)
     else:
-        window.show_error(
-            (failures[0] if args.path else "No model could be loaded (the bundled models are missing).")
-            + " Use File ▸ Open (Ctrl+O) or drop a weights file on the window.")
+        reason = failures[0] if args.path else "No model could be loaded (the bundled models are missing)."
+        if not reason.endswith((".", "!")):
+            reason += "."
+        window.show_error(f"{reason} Use File ▸ Open (Ctrl+O) or drop a weights file on the window.")
         if args.path:
             print(f"lstm-viewer: {failures[0]}", file=sys.stderr)
     if args.inspect:

@@ -61,6 +61,12 @@ class StatePlots(QWidget):
         self.plots["a"].setXLink(self.plots["c"])
         lines.setXLink(self.plots["c"])
         for plot in self.plots.values():
+            # Steps and unit numbers are integers: never "t (x0.001)". pyqtgraph
+            # fixes the scale from the range current when the prefix is
+            # switched off, so a range needing no prefix is set first.
+            plot.setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).enableAutoSIPrefix(False)
             cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#ff9f1c", width=2))
             cursor.setZValue(10)
             plot.addItem(cursor, ignoreBounds=True)
@@ -90,6 +96,7 @@ class StatePlots(QWidget):
         state.events.unit.connect(self._on_unit)
         state.events.dark.connect(self._on_dark)
         self._on_dark(None)
+        self.redraw()
 
     # -- layout ------------------------------------------------------------
     def _arrange(self, vertical: bool) -> None:
@@ -128,6 +135,8 @@ class StatePlots(QWidget):
             image = self.images[name]
             if data is None or T == 0:
                 image.clear()
+                self.plots[name].setLimits(xMin=None, xMax=None, yMin=None, yMax=None)
+                self.plots[name].setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
                 continue
             values = data[name]
             # c is unbounded: scale it symmetrically so 0 stays the middle colour.
@@ -139,6 +148,7 @@ class StatePlots(QWidget):
             self.plots[name].setLimits(xMin=0, xMax=T, yMin=0, yMax=values.shape[0])
             self.plots[name].setRange(xRange=(0, T), yRange=(0, values.shape[0]), padding=0)
         self._draw_lines()
+        self.plots["lines"].enableAutoRange(axis=pg.ViewBox.YAxis)
         self._on_step(None)
         self._on_unit(None)
 

@@ -325,7 +325,7 @@ def test_close_during_a_long_job_stops_the_thread(window, qtbot):
 def test_launch_prefers_path_then_last_file(settings, tmp_path):
     from lstm_viewer.gui.launch import initial_source
 
-    assert initial_source("x.onnx", settings) == ["x.onnx"]
+    assert initial_source("x.onnx", settings) == ["x.onnx", mw.DEFAULT_MODEL]
     assert initial_source(None, settings) == [mw.DEFAULT_MODEL]
     last = tmp_path / "last.safetensors"
     last.write_bytes(b"")
