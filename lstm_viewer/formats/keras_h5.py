@@ -16,7 +16,9 @@ Three layouts:
 Keras stores ``kernel`` (I, 4H), ``recurrent_kernel`` (H, 4H), ``bias``
 (4H) with columns in gate order i, f, c, o = (update, forget, candidate,
 output): the canonical order after a transpose. Dense ``kernel`` (H, n_y)
-is transposed into ``W_y``.
+is transposed into ``W_y``; ``TimeDistributed(Dense)`` is read as that Dense.
+Dropout-like layers are skipped; an ``Activation``/``Softmax`` after the
+Dense sets the head activation; any other layer type is refused by name.
 """
 
 from __future__ import annotations
@@ -200,8 +202,22 @@ def _k3_lstm_direction(root, path, reader, reverse):
     return tuple(arrays), names, reverse
 
 
+def _unwrap_time_distributed(class_name: str, cfg: dict) -> tuple[str, dict, str]:
+    """TimeDistributed(Dense) is a Dense applied at every step: read it as the Dense.
+
+    Returns the class, config and the sub-path of the vars group (``layer/`` when wrapped).
+    """
+    if class_name != "TimeDistributed":
+        return class_name, cfg, ""
+    inner = cfg.get("layer", {})
+    if inner.get("class_name") != "Dense":
+        return f"TimeDistributed({inner.get('class_name')})", cfg, ""
+    return "Dense", {**inner.get("config", {}), "name": cfg.get("name", "")}, "layer/"
+
+
 def _k3_layer(builder, root, group, class_name, cfg, reader):
     where = f"layer '{cfg.get('name', group)}' ({class_name})"
+    class_name, cfg, sub = _unwrap_time_distributed(class_name, cfg)
     if class_name in _IGNORED:
         return
     if class_name == "LSTM":
@@ -214,7 +230,7 @@ def _k3_layer(builder, root, group, class_name, cfg, reader):
                          where, cfg)
     else:
         arrays, names = ([], []) if class_name not in ("Embedding", "Dense") else \
-            _vars(root, f"layers/{group}/vars", reader)
+            _vars(root, f"layers/{group}/{sub}vars", reader)
         builder.add_other(class_name, cfg, arrays, names, where)
 
 
@@ -244,7 +260,8 @@ def _load_k3(h5file, config, reader, source_format) -> LSTMModel:
         return builder.model(source_format)
     # No config: order by kind, then by the de-duplication suffix.
     groups = list(h5file["layers"].keys())
-    kinds = {"embedding": "Embedding", "lstm": "LSTM", "bidirectional": "Bidirectional", "dense": "Dense"}
+    kinds = {"embedding": "Embedding", "lstm": "LSTM", "bidirectional": "Bidirectional", "dense": "Dense",
+             "time_distributed": "TimeDistributed"}
 
     def split(g):
         m = re.fullmatch(r"([a-z_]+?)(?:_(\d+))?", g)
@@ -254,11 +271,12 @@ def _load_k3(h5file, config, reader, source_format) -> LSTMModel:
     if len(recurrent) > 1:
         raise LoadError("a .weights.h5 with both LSTM and Bidirectional layers cannot be ordered "
                         "without the model config; load the .keras file instead")
-    rank = {"embedding": 0, "lstm": 1, "bidirectional": 1, "dense": 2}
+    rank = {"embedding": 0, "lstm": 1, "bidirectional": 1, "dense": 2, "time_distributed": 2}
     for g in sorted(groups, key=lambda g: (rank.get(split(g)[0], 3), split(g)[1])):
         base = split(g)[0]
         if base in kinds:
-            _k3_layer(builder, h5file, g, kinds[base], {"name": g}, reader)
+            cfg = {"name": g, "layer": {"class_name": "Dense", "config": {}}}
+            _k3_layer(builder, h5file, g, kinds[base], cfg, reader)
         elif any(isinstance(v, _h5py().Dataset) for v in _walk(h5file["layers"][g])):
             raise LoadError(f"layer group '{g}' holds weights of an unsupported layer type")
     return builder.model(source_format)
@@ -300,6 +318,7 @@ def _load_legacy(h5file, reader) -> LSTMModel:
         if class_name is None:
             class_name = _guess_class(short, wnames)
         where = f"layer '{lname}' ({class_name})"
+        class_name, cfg, _ = _unwrap_time_distributed(class_name, cfg)
         if class_name in _IGNORED or (not arrays and class_name not in ("Activation", "Softmax")):
             if arrays:
                 raise LoadError(f"{where} has weights but is not an LSTM, Embedding or Dense layer")

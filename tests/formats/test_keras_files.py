@@ -146,3 +146,19 @@ def test_keras_relu_lstm_is_refused(tmp_path):
     net.save(tmp_path / "relu.keras")
     with pytest.raises(LoadError, match=r"activation 'relu' / recurrent_activation 'sigmoid' are not supported"):
         load(tmp_path / "relu.keras")
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5", ".weights.h5"])
+def test_time_distributed_dense_head(tmp_path, suffix):
+    net = _randomise(keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4, return_sequences=True),
+                                       keras.layers.TimeDistributed(keras.layers.Dense(5, activation="softmax"))]))
+    path = tmp_path / f"td{suffix}"
+    net.save_weights(path) if suffix == ".weights.h5" else net.save(path)
+    model = load(path)
+    x = np.random.default_rng(4).standard_normal((7, 3)).astype(np.float32)
+    y_ref = keras.ops.convert_to_numpy(net(x[None]))[0]
+    logits = run(model, x).logits
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    assert np.max(np.abs(p / p.sum(1, keepdims=True) - y_ref)) < TOL
+    if suffix != ".weights.h5":
+        assert model.head.activation == "softmax"
