@@ -157,3 +157,13 @@ def test_whole_module_pickle_is_refused_by_global_name(tmp_path):
     torch.save(torch.nn.LSTM(2, 2), path)
     with pytest.raises(LoadError, match=r"asks for 'torch\.nn\.modules\.rnn\.LSTM'.*refused"):
         load(path)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_precision_state_dict_is_widened_exactly(tmp_path, dtype):
+    lstm = _seeded(torch.nn.LSTM(3, 2)).to(getattr(torch, dtype))
+    torch.save(lstm.state_dict(), tmp_path / "half.pt")
+    model = load(tmp_path / "half.pt")
+    expected = lstm.weight_hh_l0.detach().float().numpy()
+    assert model.layers[0].cells[0].W_a.dtype == np.float32
+    np.testing.assert_array_equal(model.layers[0].cells[0].W_a, expected)
