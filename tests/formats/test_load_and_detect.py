@@ -112,3 +112,23 @@ def test_name_map_records_sources(tmp_path):
 
 def test_load_returns_the_model_type():
     assert formats.load is load and isinstance(one_unit_model(), LSTMModel)
+
+
+def test_onnx_torch_keras_npz_detected_without_their_suffix(tmp_path, make_onnx_lstm):
+    import h5py
+
+    make_onnx_lstm(tmp_path / "a.onnx")
+    np.savez(tmp_path / "b.npz", Wf=np.zeros((1, 2)))
+    with h5py.File(tmp_path / "c.h5", "w") as f:
+        f["x"] = np.zeros(1)
+    expected = {"a.onnx": "onnx", "b.npz": "npz", "c.h5": "keras-h5"}
+    try:
+        import torch
+        torch.save({"w": torch.zeros(1)}, tmp_path / "d.pt")
+        expected["d.pt"] = "torch"
+    except ImportError:
+        pass
+    for name, fmt in expected.items():
+        blind = tmp_path / f"blind-{name.split('.')[0]}"
+        shutil.copy(tmp_path / name, blind)
+        assert detect(blind) == fmt, name
