@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lstm-viewer",
         description="Watch a trained LSTM think. Without a subcommand, opens the app.",
+        epilog="GUI: lstm-viewer [PATH | MODEL] [--dark] [--step N] [--unit U] [--screenshot PNG]; "
+               "'lstm-viewer models' lists the bundled models.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in SUBCOMMANDS.items():
