@@ -8,6 +8,7 @@ says why.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -106,7 +107,9 @@ def launch(argv: list[str] | None = None) -> int:
         helpers.append(_StepOnce(window, args.step, args.unit))
     if args.screenshot:
         helpers.append(_Screenshot(window, args.screenshot))
-    # Qt's loop does not run Python signal handlers; a 200 ms tick lets Ctrl+C quit.
+    # Ctrl+C in the terminal closes the window cleanly. Qt's loop does not
+    # run Python signal handlers, so a 200 ms tick gives Python the chance.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
     tick = QTimer()
     tick.start(200)
     tick.timeout.connect(_noop)

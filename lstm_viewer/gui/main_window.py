@@ -495,6 +495,8 @@ class MainWindow(QMainWindow):
         if model is not None:
             title = f"{model.name or Path(self.state.source).stem} — lstm-viewer"
         self.setWindowTitle(title)
+        if CellDiagram is not None:
+            self.diagram.set_clamped({})  # a new model starts intact (see ViewerState.set_model)
         self._apply_structure()
         self._update_step_label()
 
