@@ -39,6 +39,7 @@ from ..engine.interventions import parse_units
 from ..formats import LoadError, load
 from ..formats.detect import FORMAT_NAMES
 from . import theme
+from .cell_diagram import CellDiagram
 from .input_panel import InputPanel
 from .inspector import Inspector
 from .model_info import ModelInfo
@@ -47,13 +48,6 @@ from .state_plots import StatePlots
 from .timeline import Timeline
 from .viewer_state import ViewerState
 from .worker import EngineWorker, Job
-
-try:  # the diagram is developed alongside; the window still opens without it
-    from .cell_diagram import CellDiagram
-except ModuleNotFoundError as exc:  # pragma: no cover - only before it lands
-    if exc.name != f"{__package__}.cell_diagram":
-        raise
-    CellDiagram = None
 
 DEFAULT_MODEL = "latch"
 MAX_RECENT = 8
@@ -198,14 +192,10 @@ class MainWindow(QMainWindow):
         self.input_panel.problem.connect(self.show_error)
         self.timeline = Timeline(s)
         self.banner = Banner()
-        if CellDiagram is not None:
-            self.diagram = CellDiagram()
-            self.diagram.nodeClicked.connect(self._on_node_clicked)
-            self.diagram.nodeHovered.connect(self._on_node_hovered)
-            self.diagram.unitClicked.connect(self._on_unit_clicked)
-        else:
-            self.diagram = QLabel("The cell diagram is not available in this build.")
-            self.diagram.setAlignment(Qt.AlignCenter)
+        self.diagram = CellDiagram()
+        self.diagram.nodeClicked.connect(self._on_node_clicked)
+        self.diagram.nodeHovered.connect(self._on_node_hovered)
+        self.diagram.unitClicked.connect(self._on_unit_clicked)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -495,8 +485,7 @@ class MainWindow(QMainWindow):
         if model is not None:
             title = f"{model.name or Path(self.state.source).stem} — lstm-viewer"
         self.setWindowTitle(title)
-        if CellDiagram is not None:
-            self.diagram.set_clamped({})  # a new model starts intact (see ViewerState.set_model)
+        self.diagram.set_clamped({})  # a new model starts intact (see ViewerState.set_model)
         self._apply_structure()
         self._update_step_label()
 
@@ -505,7 +494,7 @@ class MainWindow(QMainWindow):
 
     def _apply_structure(self) -> None:
         model = self.state.model
-        if model is None or CellDiagram is None:
+        if model is None:
             return
         k = self.state.layer
         cell = model.layers[k].cells[self.state.direction]
@@ -523,8 +512,7 @@ class MainWindow(QMainWindow):
         self.run_engine()
 
     def _on_interventions(self, event) -> None:
-        if CellDiagram is not None:
-            self.diagram.set_clamped(clamped_nodes(self.state.interventions))
+        self.diagram.set_clamped(clamped_nodes(self.state.interventions))
         self.run_engine()
 
     def run_engine(self) -> int:
@@ -590,8 +578,6 @@ class MainWindow(QMainWindow):
     # --------------------------------------------------------------- views
     def _on_step(self, event) -> None:
         self._update_step_label()
-        if CellDiagram is None:
-            return
         s = self.state
         values = s.step_values()
         if values is None:
@@ -617,8 +603,7 @@ class MainWindow(QMainWindow):
             self.step_label.setText("  no input  ")
 
     def _on_unit(self, event) -> None:
-        if CellDiagram is not None:
-            self.diagram.highlight_unit(self.state.unit)
+        self.diagram.highlight_unit(self.state.unit)
 
     def _on_node_clicked(self, name: str) -> None:
         self._pinned_node = name
@@ -636,7 +621,7 @@ class MainWindow(QMainWindow):
         self._units_edit_action.setVisible(mode == "manual")
         if mode == "manual":
             self._on_units_edit()
-        elif CellDiagram is not None and mode:
+        elif mode:
             self.diagram.set_unit_selection(mode)
         if mode in self._unit_mode_actions:
             self._unit_mode_actions[mode].setChecked(True)
@@ -655,8 +640,7 @@ class MainWindow(QMainWindow):
         if self.state.model is None:
             return  # applied when a model is shown (see _apply_structure)
         units = [u for u in units if u < self.state.hidden_size]
-        if CellDiagram is not None:
-            self.diagram.set_unit_selection("manual", units or None)
+        self.diagram.set_unit_selection("manual", units or None)
 
     def _on_unit_mode_action(self) -> None:
         action = self.sender()
@@ -717,8 +701,7 @@ class MainWindow(QMainWindow):
             self.speed_slider.setValue(nearest)
             self.speed_slider.blockSignals(False)
         self.speed_label.setText(f"{speed:g} steps/s")
-        if CellDiagram is not None:
-            self.diagram.set_animation_duration(self.playback.animation_ms)
+        self.diagram.set_animation_duration(self.playback.animation_ms)
 
     # theme -------------------------------------------------------------------------
     def _set_dark(self, dark: bool) -> None:
@@ -730,8 +713,7 @@ class MainWindow(QMainWindow):
         self._set_media_icons()
         if self.act_dark.isChecked() != dark:
             self.act_dark.setChecked(dark)
-        if CellDiagram is not None:
-            self.diagram.set_dark(dark)
+        self.diagram.set_dark(dark)
 
     # misc ---------------------------------------------------------------------------
     def _export_image(self) -> None:

@@ -11,8 +11,6 @@ from lstm_viewer.paths import resource_path
 
 from .conftest import make_model
 
-needs_diagram = pytest.mark.skipif(mw.CellDiagram is None, reason="cell_diagram.py not present yet")
-
 
 def _bundled(name):
     try:
@@ -49,7 +47,6 @@ def test_trace_matches_engine(window):
     np.testing.assert_allclose(got.c, trace.layers[0][0].c, rtol=1e-6, atol=1e-6)
 
 
-@needs_diagram
 def test_stepping_puts_trace_values_in_diagram(window, qtbot):
     s = window.state
     d = s.direction_trace
@@ -267,7 +264,6 @@ def test_interventions_rerun_and_mark_the_diagram(window, qtbot):
     assert not np.all(s.direction_trace.update == 1.0)
 
 
-@needs_diagram
 def test_peephole_model_steps(window, qtbot):
     with qtbot.waitSignal(window.traceReady, timeout=5000):
         window.set_model(make_model(peephole=True, hidden=6), "peep")
