@@ -1,8 +1,9 @@
 """Start the real app under Xvfb and save ``output/screenshot.png`` (CI artifact).
 
-Skipped where ``xvfb-run`` is missing. The same step by hand::
+Skipped where ``xvfb-run`` (or Qt's xcb plugin) is missing. The same step by hand::
 
-    xvfb-run -a -s "-screen 0 1280x800x24" python main.py --screenshot output/screenshot.png
+    QT_QPA_PLATFORM=xcb XDG_CONFIG_HOME="$(mktemp -d)" \
+        xvfb-run -a -s "-screen 0 1280x800x24" python main.py --step 12 --screenshot output/screenshot.png
 """
 
 import os
@@ -29,6 +30,8 @@ def test_real_app_screenshot(tmp_path):
     cmd = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", sys.executable, str(ROOT / "main.py"),
            "--step", "12", "--screenshot", str(OUTPUT)]
     proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0 and "Could not load the Qt platform plugin \"xcb\"" in proc.stderr:
+        pytest.skip("Qt's xcb plugin cannot load here (apt-get install libxcb-cursor0)")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert OUTPUT.exists() and OUTPUT.stat().st_size > 20_000
 
