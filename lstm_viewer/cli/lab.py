@@ -18,8 +18,9 @@ def add_arguments(parser) -> None:
                         help=f"the task to train on: {', '.join(LAB_TASKS)}")
     parser.add_argument("--variants", default=",".join(ALL_VARIANTS),
                         help=f"comma-separated subset of {','.join(ALL_VARIANTS)} (default: all)")
-    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
-                        help=f"seeds per variant, 0..N-1 (default: {DEFAULT_SEEDS})")
+    seeds = ", ".join(f"{k} {v}" for k, v in DEFAULT_SEEDS.items())
+    parser.add_argument("--seeds", type=int, default=None,
+                        help=f"seeds per variant, 0..N-1 (default: {seeds})")
     steps = ", ".join(f"{k} {v}" for k, v in DEFAULT_STEPS.items())
     parser.add_argument("--steps", type=int, default=None,
                         help=f"training steps per run (default: {steps})")
@@ -35,7 +36,7 @@ def run(args) -> int:
     if bad or not variants:
         raise CLIError(f"unknown variant '{bad[0] if bad else args.variants}'; "
                        f"choose from {','.join(ALL_VARIANTS)}")
-    if args.seeds < 1:
+    if args.seeds is not None and args.seeds < 1:
         raise CLIError("--seeds must be at least 1")
     if args.steps is not None and args.steps < 1:
         raise CLIError("--steps must be at least 1")

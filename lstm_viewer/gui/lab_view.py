@@ -105,7 +105,7 @@ class LabView(QWidget):
             self.variant_boxes[v] = box
         self.seeds_spin = QSpinBox()
         self.seeds_spin.setRange(1, 20)
-        self.seeds_spin.setValue(DEFAULT_SEEDS)
+        self.seeds_spin.setValue(3)
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(1, 20000)
         self.steps_spin.setSingleStep(100)
@@ -264,6 +264,7 @@ class LabView(QWidget):
 
     def _on_task(self, task: str) -> None:
         self.steps_spin.setValue(DEFAULT_STEPS.get(task, 500))
+        self.seeds_spin.setValue(DEFAULT_SEEDS.get(task, 3))
 
     def _reset(self, variants) -> None:
         self.curve_plot.clear()

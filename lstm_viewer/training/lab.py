@@ -40,9 +40,10 @@ VARIANT_NAMES = {
 #: more steps, but a smaller cell and batch than its bundled model to pay
 #: for them.
 LAB_TASKS = ("latch", "counting")
-DEFAULT_STEPS = {"latch": 1500, "counting": 500}
+DEFAULT_STEPS = {"latch": 1500, "counting": 1000}
 DEFAULT_SIZES = {"latch": dict(hidden_size=12, batch_size=32)}
-DEFAULT_SEEDS = 3
+#: Seeds per variant: counting trains fast, so it affords more of them.
+DEFAULT_SEEDS = {"latch": 3, "counting": 5}
 # A difference in mean accuracy counts as real only when it exceeds both of
 # these: an absolute floor and twice its standard error over seeds.
 MIN_DIFFERENCE = 0.02
@@ -273,7 +274,7 @@ def _baseline(task) -> float:
     return max(counts.values()) / total if total else float("nan")
 
 
-def run_lab(task: str, variants=ALL_VARIANTS, seeds=DEFAULT_SEEDS, steps: int | None = None,
+def run_lab(task: str, variants=ALL_VARIANTS, seeds=None, steps: int | None = None,
             hidden_size: int | None = None, batch_size: int | None = None,
             progress=None, on_run=None, should_stop=None, callback_every: int = 25) -> LabResult:
     """Train every variant with every seed on ``task`` and score each on its test set.
@@ -284,8 +285,9 @@ def run_lab(task: str, variants=ALL_VARIANTS, seeds=DEFAULT_SEEDS, steps: int | 
         ``"latch"`` or ``"counting"`` (any task name the trainer knows works).
     variants : iterable of str
         Subset of :data:`ALL_VARIANTS`, in the order to run and show them.
-    seeds : int or iterable of int
-        A count (seeds 0..N−1) or the seeds themselves; every variant gets
+    seeds : int or iterable of int, optional
+        A count (seeds 0..N−1) or the seeds themselves (default from
+        :data:`DEFAULT_SEEDS`, 3 for an unlisted task); every variant gets
         the same seeds, so run k of every variant starts from the same
         random stream.
     steps, hidden_size, batch_size : int, optional
@@ -311,6 +313,8 @@ def run_lab(task: str, variants=ALL_VARIANTS, seeds=DEFAULT_SEEDS, steps: int | 
             raise ValueError(f"unknown variant '{v}'; known: {', '.join(ALL_VARIANTS)}")
     if not variants:
         raise ValueError("no variant to train")
+    if seeds is None:
+        seeds = DEFAULT_SEEDS.get(spec.name, 3)
     seed_list = list(range(int(seeds))) if np.isscalar(seeds) else [int(s) for s in seeds]
     if not seed_list:
         raise ValueError("at least one seed is needed")
