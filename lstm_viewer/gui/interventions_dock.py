@@ -61,7 +61,40 @@ def task_targets(model, inputs):
         return np.asarray(made)
     if name == "charlm":
         return np.append(ids[1:], -1)
-    return None
+    rule = _TARGET_RULES.get(name)
+    return None if rule is None else rule(list(task.vocab), ids)
+
+
+def _latch_targets(vocab, ids):
+    # The latch rule of training.tasks.LatchTask: at '?' say the letter stored
+    # after the last '>'; only recalls are scored.
+    store, recall = vocab.index(">"), vocab.index("?")
+    letters = {vocab.index(ch) for ch in vocab if ch.isalpha()}
+    targets = np.full(len(ids), -1)
+    held = None
+    for t, tok in enumerate(ids):
+        if tok == recall and held is not None:
+            targets[t] = held
+        elif tok in letters and t > 0 and ids[t - 1] == store:
+            held = int(tok)
+    return targets
+
+
+def _counting_targets(vocab, ids):
+    # The counting rule of training.tasks.CountingTask: the nesting depth after
+    # each character, scored everywhere it is a digit the model can say.
+    up, down = vocab.index("("), vocab.index(")")
+    targets = np.full(len(ids), -1)
+    depth = 0
+    for t, tok in enumerate(ids):
+        depth += int(tok == up) - int(tok == down)
+        if str(depth) in vocab:
+            targets[t] = vocab.index(str(depth))
+    return targets
+
+
+# Until the tasks provide Task.targets(ids), the GUI knows these two rules.
+_TARGET_RULES = {"latch": _latch_targets, "counting": _counting_targets}
 
 
 class InterventionsController(QObject):

@@ -209,3 +209,17 @@ def test_install_in_main_window_reruns_and_compares(qtbot, tmp_path):
     assert ctl.comparison.comparison is None
     win.close()
     assert running_threads() == []
+
+
+@pytest.mark.parametrize("name", ["latch", "counting"])
+def test_task_targets_match_the_task_examples(name):
+    from types import SimpleNamespace
+
+    from lstm_viewer.gui.interventions_dock import task_targets
+    from lstm_viewer.training.tasks import get_task
+
+    task = get_task(name)
+    model = SimpleNamespace(card={"task": name}, vocab=list(task.vocab))
+    for ids, targets, scored in task.examples()[:50]:
+        np.testing.assert_array_equal(task_targets(model, ids), np.where(scored, targets, -1))
+    assert task_targets(SimpleNamespace(card={}, vocab=None), [0, 1]) is None
