@@ -31,12 +31,11 @@ from .worker import EngineWorker, Job
 
 
 def task_targets(model, inputs):
-    """Correct output per step for ``inputs`` when the model's task defines them.
+    """Correct output per step for ``inputs`` (−1 where not scored), or None.
 
-    Uses ``Task.targets(ids)`` when the task provides it (returning targets,
-    or ``(targets, scored)``); a character model's target is the next
-    character. Returns None when unknown: the comparison then scores
-    against the intact run's own predictions.
+    The rule is the model's task's own (:meth:`Task.targets`), found from the
+    model card; None when the model has no known task or another vocabulary,
+    and the comparison then scores against the intact run's predictions.
     """
     ids = np.asarray(inputs)
     if ids.ndim != 1:
@@ -44,57 +43,16 @@ def task_targets(model, inputs):
     name = (getattr(model, "card", None) or {}).get("task")
     if not name:
         return None
-    try:
-        from ..training.tasks import get_task
+    from ..training.tasks import get_task
 
+    try:
         task = get_task(name)
-    except Exception:  # noqa: BLE001 - an unknown task just means no targets
+    except KeyError:
         return None
     if model.vocab is not None and list(model.vocab) != list(task.vocab):
         return None
-    maker = getattr(task, "targets", None)
-    if callable(maker):
-        made = maker(ids)
-        if isinstance(made, tuple):
-            targets, scored = (np.asarray(x) for x in made)
-            return np.where(scored, targets, -1)
-        return np.asarray(made)
-    if name == "charlm":
-        return np.append(ids[1:], -1)
-    rule = _TARGET_RULES.get(name)
-    return None if rule is None else rule(list(task.vocab), ids)
-
-
-def _latch_targets(vocab, ids):
-    # The latch rule of training.tasks.LatchTask: at '?' say the letter stored
-    # after the last '>'; only recalls are scored.
-    store, recall = vocab.index(">"), vocab.index("?")
-    letters = {vocab.index(ch) for ch in vocab if ch.isalpha()}
-    targets = np.full(len(ids), -1)
-    held = None
-    for t, tok in enumerate(ids):
-        if tok == recall and held is not None:
-            targets[t] = held
-        elif tok in letters and t > 0 and ids[t - 1] == store:
-            held = int(tok)
-    return targets
-
-
-def _counting_targets(vocab, ids):
-    # The counting rule of training.tasks.CountingTask: the nesting depth after
-    # each character, scored everywhere it is a digit the model can say.
-    up, down = vocab.index("("), vocab.index(")")
-    targets = np.full(len(ids), -1)
-    depth = 0
-    for t, tok in enumerate(ids):
-        depth += int(tok == up) - int(tok == down)
-        if str(depth) in vocab:
-            targets[t] = vocab.index(str(depth))
-    return targets
-
-
-# Until the tasks provide Task.targets(ids), the GUI knows these two rules.
-_TARGET_RULES = {"latch": _latch_targets, "counting": _counting_targets}
+    targets, scored = task.targets(ids)
+    return np.where(scored, targets, -1)
 
 
 class InterventionsController(QObject):

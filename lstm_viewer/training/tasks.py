@@ -74,6 +74,13 @@ class Task:
         """The fixed evaluation set of ``split`` ("test" or "train")."""
         raise NotImplementedError
 
+    def targets(self, ids) -> tuple[np.ndarray, np.ndarray]:
+        """``(targets, scored)`` for any input ``ids``, by the rule that :meth:`sample` follows.
+
+        Lets a viewer score a sequence the user typed, not only generated ones.
+        """
+        raise NotImplementedError
+
 
 def _stack(rows):
     T = min(len(r[0]) for r in rows)
@@ -150,6 +157,19 @@ class LatchTask(Task):
             t += 1
         return ids, targets, scored
 
+    def targets(self, ids):
+        ids = np.asarray(ids, np.int64)
+        store, recall = self.index(">"), self.index("?")
+        targets = np.full(len(ids), self.index("."), np.int64)
+        scored = np.zeros(len(ids), bool)
+        held = None
+        for t, tok in enumerate(ids):
+            if tok == recall and held is not None:
+                targets[t], scored[t] = held, True
+            elif t > 0 and ids[t - 1] == store and tok not in (store, recall):
+                held = int(tok)
+        return targets, scored
+
     def _train_sample(self, rng):
         (lo, hi), p_recall = self.TRAIN_RATES
         return self.sample(rng, self.TRAIN_LENGTH[1], rng.uniform(lo, hi), p_recall)
@@ -225,6 +245,14 @@ class CountingTask(Task):
             targets[t] = self.index(str(depth))
         return ids, targets, np.ones(length, bool)
 
+    def targets(self, ids):
+        ids = np.asarray(ids, np.int64)
+        steps = (ids == self.index("(")).astype(np.int64) - (ids == self.index(")"))
+        depth = np.cumsum(steps)
+        scored = (depth >= 0) & (depth <= self.MAX_DEPTH)
+        digits = self.index("0") + np.clip(depth, 0, self.MAX_DEPTH)
+        return digits.astype(np.int64), scored
+
     def examples(self, split="test"):
         rng = np.random.default_rng(SPLIT_SEEDS[split])
         return [self.sample(rng, self.LENGTH) for _ in range(self.N_TEST)]
@@ -278,6 +306,20 @@ class TimingTask(Task):
                 if t > last and (t - last) % self.K == 0:
                     targets[t] = mark
         return ids, targets, scored
+
+    def targets(self, ids):
+        ids = np.asarray(ids, np.int64)
+        targets = np.full(len(ids), self.index("."), np.int64)
+        scored = np.zeros(len(ids), bool)
+        last = None
+        for t, tok in enumerate(ids):
+            if tok == self.index("S"):
+                last = t
+            if last is not None:
+                scored[t] = True
+                if t > last and (t - last) % self.K == 0:
+                    targets[t] = self.index("!")
+        return targets, scored
 
     def train_batch(self, rng, batch_size):
         rows = []
@@ -387,6 +429,12 @@ class CharLMTask(Task):
             w = data[k * self.TEST_CHUNK:(k + 1) * self.TEST_CHUNK + 1]
             out.append((w[:-1], w[1:], np.ones(len(w) - 1, bool)))
         return out
+
+    def targets(self, ids):
+        ids = np.asarray(ids, np.int64)
+        scored = np.ones(len(ids), bool)
+        scored[-1:] = False  # the character after the last one is unknown
+        return np.append(ids[1:], 0).astype(np.int64), scored
 
 
 TASKS = {"latch": LatchTask, "counting": CountingTask, "peephole": TimingTask, "charlm": CharLMTask}
