@@ -73,10 +73,20 @@ def launch(argv: list[str] | None = None) -> int:
     app = make_app()
     from PySide6.QtCore import QSettings, QTimer
 
-    from .main_window import MainWindow
+    from .interventions_dock import install as install_interventions
+    from .main_window import LAYOUT_VERSION, MainWindow
 
     settings = QSettings()
     window = MainWindow(settings=settings)
+    # Interventions panel, intact-vs-intervened comparison, why-update view, lab.
+    install_interventions(window)
+    layout = settings.value("windowState")
+    if layout is not None:  # again, now that the interventions docks exist
+        window.restoreState(layout, LAYOUT_VERSION)
+    bar = window.menuBar()
+    bar.removeAction(window.help_menu.menuAction())  # Help stays the last menu
+    bar.addAction(window.help_menu.menuAction())
+    window.inspector_dock.raise_()
     if args.dark or args.light:
         window.state.set_dark(args.dark)
     if args.size:

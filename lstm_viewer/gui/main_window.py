@@ -308,8 +308,8 @@ class MainWindow(QMainWindow):
             self.units_menu.addAction(act)
             act.triggered.connect(self._on_unit_mode_action)
             self._unit_mode_actions[mode] = act
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.act_about)
+        self.help_menu = bar.addMenu("&Help")
+        self.help_menu.addAction(self.act_about)
         self._rebuild_recent_menu()
 
     def _build_toolbar(self) -> None:
