@@ -209,8 +209,17 @@ class InterventionsController(QObject):
         return task if task in ("latch", "counting") else "latch"
 
     def fit_docks(self) -> None:
-        """Give the bottom docks about a third of the window's height."""
-        self.window.resizeDocks([self.comparison_dock], [max(300, self.window.height() // 3)], Qt.Vertical)
+        """Give the bottom docks under a third of the window's height."""
+        docks = [d for d in (self.comparison_dock, self.why_dock) if d.isVisible() and not d.isFloating()]
+        if docks:
+            height = max(250, int(self.window.height() * 0.3))
+            self.window.resizeDocks(docks, [height] * len(docks), Qt.Vertical)
+
+    def _on_bottom_dock_visible(self, visible: bool) -> None:
+        # However a bottom dock is opened (menu, tab, first intervention), the
+        # diagram above it keeps two thirds of the height.
+        if visible:
+            QTimer.singleShot(0, self.fit_docks)
 
     def shutdown(self) -> None:
         """Stop the lab and the intact-run worker (idempotent)."""
@@ -251,6 +260,8 @@ def install(main_window) -> InterventionsController:
     # so the diagram keeps the window's height until there is something to compare.
     ctl.comparison_dock.hide()
     ctl.why_dock.hide()
+    ctl.comparison_dock.visibilityChanged.connect(ctl._on_bottom_dock_visible)
+    ctl.why_dock.visibilityChanged.connect(ctl._on_bottom_dock_visible)
     menu = w.menuBar().addMenu("E&xperiments")
     menu.addAction(ctl.panel_dock.toggleViewAction())
     menu.addAction(ctl.comparison_dock.toggleViewAction())

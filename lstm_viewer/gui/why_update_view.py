@@ -13,7 +13,9 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QSizePolicy, QVBoxLayout, QWidget,
+)
 
 from ..engine.why_update import DEFAULT_EPS, WhyUpdate, analyse
 from .comparison_view import CURSOR_COLOUR, style_plots
@@ -105,12 +107,16 @@ class WhyUpdateView(QWidget):
         self.token_key.setWordWrap(True)
         self._key: list[tuple[str, str]] = []
 
-        self.explanation = QLabel("Pick a unit to see how its write is switched on and off.")
+        # A scrolling box, not a word-wrapped label: a label's minimum height is
+        # taken at its minimum width, which made the dock claim half the window.
+        self.explanation = QPlainTextEdit("Pick a unit to see how its write is switched on and off.")
         self.explanation.setObjectName("whyUpdateExplanation")
-        self.explanation.setWordWrap(True)
-        self.explanation.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.explanation.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
-        self.explanation.setMargin(4)
+        self.explanation.setReadOnly(True)
+        self.explanation.setFrameShape(QFrame.NoFrame)
+        lines = self.explanation.fontMetrics().lineSpacing()
+        self.explanation.setMinimumHeight(int(2.5 * lines))
+        self.explanation.setMaximumHeight(int(5.5 * lines))
+        self.explanation.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -179,7 +185,7 @@ class WhyUpdateView(QWidget):
         return QSize(900, 320)
 
     def explanation_text(self) -> str:
-        return self.explanation.text()
+        return self.explanation.toPlainText()
 
     # --- internals ----------------------------------------------------------------------
 
@@ -198,13 +204,13 @@ class WhyUpdateView(QWidget):
         if self.trace is None:
             self.result = None
             self.bars.setOpts(height=[0, 0, 0])
-            self.explanation.setText("Pick a unit to see how its write is switched on and off.")
+            self.explanation.setPlainText("Pick a unit to see how its write is switched on and off.")
             return
         try:
             r = analyse(self.trace, self.layer, self.unit, self.direction, eps=self.eps_spin.value())
         except ValueError as exc:
             self.result = None
-            self.explanation.setText(str(exc))
+            self.explanation.setPlainText(str(exc))
             return
         self.result = r
         run = ("intervened run: " + ", ".join(iv.spec for iv in self.trace.interventions)
@@ -233,7 +239,7 @@ class WhyUpdateView(QWidget):
         dots = " &nbsp; ".join(f"<span style='color:{colour}; font-size:14pt'>●</span> {html.escape(name)}"
                                for colour, name in self._key)
         self.token_key.setText(f"Scatter colours by input token: {dots}")
-        self.explanation.setText(r.explanation())
+        self.explanation.setPlainText(r.explanation())
 
     def _draw_scatter(self, r: WhyUpdate) -> None:
         plot = self.scatter_plot

@@ -223,3 +223,29 @@ def test_task_targets_match_the_task_examples(name):
     for ids, targets, scored in task.examples()[:50]:
         np.testing.assert_array_equal(task_targets(model, ids), np.where(scored, targets, -1))
     assert task_targets(SimpleNamespace(card={}, vocab=None), [0, 1]) is None
+
+
+def test_bottom_docks_leave_the_diagram_most_of_the_window(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from lstm_viewer.gui.interventions_dock import install
+    from lstm_viewer.gui.main_window import MainWindow
+
+    from .conftest import make_model
+
+    win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    qtbot.addWidget(win)
+    ctl = install(win)
+    win.resize(1280, 800)
+    win.show()
+    with qtbot.waitSignal(win.traceReady, timeout=10000):
+        win.set_model(make_model(), "tiny")
+        win.state.set_inputs(np.array([0, 1, 2, 3, 4, 5, 6, 7, 0, 1]))
+    ctl.why.explanation.setPlainText("a long explanation " * 80)
+    ctl.why_dock.toggleViewAction().trigger()
+    ctl.comparison_dock.toggleViewAction().trigger()
+    qtbot.waitUntil(lambda: ctl.why_dock.isVisible() and ctl.comparison_dock.isVisible(), timeout=5000)
+    # The why view's long text scrolls instead of claiming the window's height.
+    assert ctl.why.minimumSizeHint().height() < 350
+    qtbot.waitUntil(lambda: ctl.why_dock.height() <= 0.45 * win.height(), timeout=5000)
+    win.close()
