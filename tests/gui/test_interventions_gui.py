@@ -172,12 +172,12 @@ def test_lab_view_cancel_stops_the_thread(qtbot):
 
 # --- installed in the main window ------------------------------------------------------------
 
-def test_install_in_main_window_reruns_and_compares(qtbot, tmp_path):
+def _window_with_docks(qtbot, tmp_path):
+    """A 1280×800 main window with the interventions docks, on a tiny model's trace."""
     from PySide6.QtCore import QSettings
 
     from lstm_viewer.gui.interventions_dock import install
     from lstm_viewer.gui.main_window import MainWindow
-    from lstm_viewer.gui.worker import running_threads
 
     from .conftest import make_model
 
@@ -189,6 +189,13 @@ def test_install_in_main_window_reruns_and_compares(qtbot, tmp_path):
     with qtbot.waitSignal(win.traceReady, timeout=10000):
         win.set_model(make_model(), "tiny")
         win.state.set_inputs(np.array([0, 1, 2, 3, 4, 5, 6, 7, 0, 1]))
+    return win, ctl
+
+
+def test_install_in_main_window_reruns_and_compares(qtbot, tmp_path):
+    from lstm_viewer.gui.worker import running_threads
+
+    win, ctl = _window_with_docks(qtbot, tmp_path)
     assert not ctl.comparison_dock.isVisible()
     assert ctl.panel.layer_box.count() == 2
     # Toggling the panel re-runs the window's worker and fills the comparison.
@@ -226,21 +233,7 @@ def test_task_targets_match_the_task_examples(name):
 
 
 def test_bottom_docks_leave_the_diagram_most_of_the_window(qtbot, tmp_path):
-    from PySide6.QtCore import QSettings
-
-    from lstm_viewer.gui.interventions_dock import install
-    from lstm_viewer.gui.main_window import MainWindow
-
-    from .conftest import make_model
-
-    win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    qtbot.addWidget(win)
-    ctl = install(win)
-    win.resize(1280, 800)
-    win.show()
-    with qtbot.waitSignal(win.traceReady, timeout=10000):
-        win.set_model(make_model(), "tiny")
-        win.state.set_inputs(np.array([0, 1, 2, 3, 4, 5, 6, 7, 0, 1]))
+    win, ctl = _window_with_docks(qtbot, tmp_path)
     ctl.why.explanation.setPlainText("a long explanation " * 80)
     ctl.why_dock.toggleViewAction().trigger()
     ctl.comparison_dock.toggleViewAction().trigger()
