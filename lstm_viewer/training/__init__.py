@@ -51,7 +51,7 @@ Modules: :mod:`.network` (batched forward/backward, Adam with clipping),
 :mod:`.tasks` (data), :mod:`.trainer` (the loop), :mod:`.evaluation`
 (engine-run scores), :mod:`.interpret` (unit evidence for the cards),
 :mod:`.bundled` (the retraining command). Training runs OpenBLAS on one
-thread (:mod:`.blas`): on a busy 2-core machine that is ~15x faster for
+thread (:mod:`.blas`, via threadpoolctl): on a busy 2-core machine that is ~15x faster for
 these small products.
 """
 

@@ -1,57 +1,35 @@
-"""Run the trainer's small matrix products on one BLAS thread.
+"""Run many small matrix products on one BLAS thread.
 
-Training multiplies matrices of a few dozen rows thousands of times. A
-multi-threaded OpenBLAS wakes its threads for each of them, and on a busy
-2-core machine the threads spin waiting for each other: measured here, one
-character-model step took 3.5 s with the default threads and 0.23 s with
-one. threadpoolctl is not a dependency, so the OpenBLAS that NumPy loaded is
-found in the process's mapped libraries and told directly; anything else
-(MKL, Accelerate, an unknown build) is left alone.
+Training, evaluation and the GUI's engine worker multiply small matrices
+thousands of times. A multi-threaded BLAS wakes its threads for each of
+them, and on a busy 2-core machine the threads spin waiting for each other:
+measured here, one character-model training step took 3.5 s with the default
+threads and 0.23 s with one. threadpoolctl finds whichever BLAS NumPy loaded
+(OpenBLAS, MKL, BLIS) and limits it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
+from functools import lru_cache
 
-_SETTERS = ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
-            "openblas_set_num_threads")
-_GETTERS = ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
-            "openblas_get_num_threads")
+from threadpoolctl import ThreadpoolController
 
 
-def _openblas():
-    """``(set, get)`` functions of the loaded OpenBLAS, or None."""
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as fh:
-            paths = {line.split()[-1] for line in fh if "openblas" in line.lower()}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for set_name, get_name in zip(_SETTERS, _GETTERS):
-            setter, getter = getattr(lib, set_name, None), getattr(lib, get_name, None)
-            if setter is not None and getter is not None:
-                setter.argtypes, setter.restype = [ctypes.c_int], None
-                getter.argtypes, getter.restype = [], ctypes.c_int
-                return setter, getter
-    return None
+@lru_cache(maxsize=1)
+def _controller() -> ThreadpoolController:
+    # Scanning the loaded libraries costs milliseconds: do it once.
+    return ThreadpoolController()
+
+
+def blas_threads() -> int | None:
+    """The thread count of the first BLAS NumPy uses, or None when none is found."""
+    infos = [info for info in _controller().info() if info.get("user_api") == "blas"]
+    return int(infos[0]["num_threads"]) if infos else None
 
 
 @contextlib.contextmanager
 def single_thread():
-    """Limit OpenBLAS to one thread inside the block, then restore the count."""
-    funcs = _openblas()
-    if funcs is None:
+    """Limit BLAS to one thread inside the block, then restore the count."""
+    with _controller().limit(limits=1, user_api="blas"):
         yield
-        return
-    setter, getter = funcs
-    before = getter()
-    setter(1)
-    try:
-        yield
-    finally:
-        setter(before)

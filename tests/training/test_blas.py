@@ -1,34 +1,32 @@
 """The one-thread BLAS block used around training restores the thread count."""
 
 import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
 
-from lstm_viewer.training.blas import _openblas, single_thread
+from lstm_viewer.training.blas import blas_threads, single_thread
 
 
-def test_single_thread_inside_and_restored_after():
-    funcs = _openblas()
-    if funcs is None:
-        with single_thread():  # another BLAS: a harmless no-op
-            assert np.ones((2, 2)) @ np.ones(2) is not None
-        return
-    setter, getter = funcs
-    setter(2)
+@pytest.fixture
+def two_threads():
+    if blas_threads() is None:
+        pytest.skip("NumPy uses no BLAS that threadpoolctl knows")
+    with threadpool_limits(limits=2, user_api="blas"):
+        yield
+
+
+def test_single_thread_inside_and_restored_after(two_threads):
+    before = blas_threads()
     with single_thread():
-        assert getter() == 1
+        assert blas_threads() == 1
         x = np.arange(4.0).reshape(2, 2)
         assert (x @ x).tolist() == [[2.0, 3.0], [6.0, 11.0]]
-    assert getter() == 2
+    assert blas_threads() == before
 
 
-def test_thread_count_restored_after_an_error():
-    funcs = _openblas()
-    if funcs is None:
-        return
-    setter, getter = funcs
-    setter(2)
-    try:
+def test_thread_count_restored_after_an_error(two_threads):
+    before = blas_threads()
+    with pytest.raises(RuntimeError):
         with single_thread():
             raise RuntimeError("stop")
-    except RuntimeError:
-        pass
-    assert getter() == 2
+    assert blas_threads() == before
