@@ -1,10 +1,15 @@
 """Engine throughput against PyTorch, batch 1, float32, n_x = 64.
 
-Three contenders, each timed in its own fresh process:
+Four contenders, each timed in its own fresh process:
 
 ``engine``
-    ``lstm_viewer.engine.run`` — records every intermediate of every step
-    (gates, c, a, tanh c, write, and the pre-activations split in parts).
+    ``lstm_viewer.engine.run`` as it runs by default — records every
+    intermediate of every step (gates, c, a, tanh c, write, and the
+    pre-activations split in parts). With numba installed its fast path
+    steps through the compiled loop of ``lstm_viewer/engine/jit.py`` (the
+    table says which loop ran at each H).
+``engine-numpy``
+    The same with ``LSTM_VIEWER_NO_JIT=1``: the pure-NumPy step loop.
 ``torch``
     ``torch.nn.LSTM`` under ``no_grad``: the fused kernel, records nothing
     but the outputs a⟨t⟩.
@@ -39,7 +44,11 @@ import time
 from pathlib import Path
 
 N_X = 64
-CONTENDERS = ("engine", "torch", "torch-loop")
+CONTENDERS = ("engine", "engine-numpy", "torch", "torch-loop")
+# Environment of each contender's process on top of the caller's; the
+# default engine must not inherit a NO_JIT switch from the caller's shell.
+_NO_JIT = "LSTM_VIEWER_NO_JIT"
+CONTENDER_ENV = {"engine": {_NO_JIT: None}, "engine-numpy": {_NO_JIT: "1"}}
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -96,6 +105,13 @@ def _worker_engine(H: int, T: int, seed: int):
     return once, float(check.a[-1].sum())
 
 
+def _engine_loop(H: int) -> str:
+    """Which step loop the engine's fast path takes at this H in this process."""
+    from lstm_viewer.engine import trace
+
+    return "numba" if trace.jit_available() and 4 * H * H <= trace._JIT_MAX else "numpy"
+
+
 def _torch_setup(H: int, T: int, seed: int):
     import torch
 
@@ -143,7 +159,8 @@ def _worker_torch_loop(H: int, T: int, seed: int):
     return once, float(once()[-1].sum())
 
 
-WORKERS = {"engine": _worker_engine, "torch": _worker_torch, "torch-loop": _worker_torch_loop}
+WORKERS = {"engine": _worker_engine, "engine-numpy": _worker_engine,
+           "torch": _worker_torch, "torch-loop": _worker_torch_loop}
 
 
 def worker_main(args) -> None:
@@ -152,26 +169,33 @@ def worker_main(args) -> None:
     once()  # warm up caches, thread pools, allocator (the checksum run was the first)
     times = _time(once, args.reps, args.min_seconds)
     per_step = [t / args.steps for t in times]
+    loop = _engine_loop(args.hidden) if args.worker.startswith("engine") else None
     print(json.dumps({"contender": args.worker, "H": args.hidden, "T": args.steps,
-                      "per_step": per_step, "checksum": checksum}))
+                      "per_step": per_step, "checksum": checksum, "loop": loop}))
 
 
 # --------------------------------------------------------------------------
 # Driver: alternate the contenders in fresh processes, round after round.
 # --------------------------------------------------------------------------
 
-def run_worker(contender: str, H: int, T: int, reps: int, min_seconds: float) -> float:
-    """Median seconds per step of one contender in a fresh process."""
+def run_worker(contender: str, H: int, T: int, reps: int, min_seconds: float) -> dict:
+    """One contender in a fresh process: its JSON line, with ``median`` s/step added."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", contender,
            "--hidden", str(H), "--steps", str(T), "--reps", str(reps),
            "--min-seconds", str(min_seconds)]
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    for name, value in CONTENDER_ENV.get(contender, {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(ROOT))
     if proc.returncode != 0:
         sys.exit(f"{contender} at H={H} failed:\n{proc.stderr.strip()}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    return statistics.median(result["per_step"])
+    result["median"] = statistics.median(result["per_step"])
+    return result
 
 
 def steps_for(H: int, quick: bool) -> int:
@@ -193,16 +217,21 @@ def driver_main(args) -> None:
     steps = {H: args.steps or steps_for(H, args.quick) for H in sizes}
 
     times = {(c, H): [] for c in CONTENDERS for H in sizes}
+    loops = {}
     load_before = os.getloadavg()
     for r in range(rounds):
         for H in sizes:
             # Rotate the order every round so no contender always runs first.
-            order = CONTENDERS[r % 3:] + CONTENDERS[:r % 3]
+            shift = r % len(CONTENDERS)
+            order = CONTENDERS[shift:] + CONTENDERS[:shift]
             for contender in order:
-                times[contender, H].append(
-                    run_worker(contender, H, steps[H], reps, min_seconds))
+                result = run_worker(contender, H, steps[H], reps, min_seconds)
+                times[contender, H].append(result["median"])
+                if contender == "engine":
+                    loops[H] = result["loop"]
         line = ", ".join(
-            f"H={H} {times['torch', H][-1] / times['engine', H][-1]:.3f}" for H in sizes)
+            f"H={H} {times['torch', H][-1] / times['engine', H][-1]:.3f}"
+            f" (numpy {times['torch', H][-1] / times['engine-numpy', H][-1]:.3f})" for H in sizes)
         print(f"round {r + 1}/{rounds}: engine/torch {line}", flush=True)
 
     load_after = os.getloadavg()
@@ -211,21 +240,29 @@ def driver_main(args) -> None:
           f"on {os.cpu_count()} CPUs")
     print(f"batch 1, float32, n_x = {N_X}; µs per step, median of {rounds} rounds "
           f"(each round: fresh process per contender)")
-    header = (f"{'H':>6} {'T':>6} {'engine':>9} {'torch':>9} {'torch-loop':>10} "
-              f"{'eng/torch':>10} {'eng/loop':>9}   per-round engine/torch")
+    header = (f"{'H':>6} {'T':>6} {'engine':>9} {'loop':>6} {'eng-numpy':>9} {'torch':>9} "
+              f"{'torch-loop':>10} {'eng/torch':>10} {'npy/torch':>10} {'eng/loop':>9}"
+              f"   per-round engine/torch")
     print(header)
     print("-" * len(header))
     ratios = {}
     for H in sizes:
-        per_round = [t / e for t, e in zip(times["torch", H], times["engine", H])]
-        per_round_loop = [t / e for t, e in zip(times["torch-loop", H], times["engine", H])]
-        ratios[H] = statistics.median(per_round)
+        def per_round(a: str, b: str) -> list[float]:
+            # Throughput of a over b, i.e. time of b over time of a, per round.
+            return [tb / ta for ta, tb in zip(times[a, H], times[b, H])]
+
+        rounds_torch = per_round("engine", "torch")
+        ratios[H] = statistics.median(rounds_torch)
         med = {c: statistics.median(times[c, H]) for c in CONTENDERS}
-        print(f"{H:>6} {steps[H]:>6} {_fmt_us(med['engine'])} {_fmt_us(med['torch'])} "
+        print(f"{H:>6} {steps[H]:>6} {_fmt_us(med['engine'])} {loops[H]:>6} "
+              f"{_fmt_us(med['engine-numpy'])} {_fmt_us(med['torch'])} "
               f"{_fmt_us(med['torch-loop']):>10} {ratios[H]:>10.3f} "
-              f"{statistics.median(per_round_loop):>9.2f}   "
-              + " ".join(f"{x:.2f}" for x in per_round))
-    print("(eng/torch and eng/loop: engine throughput / other throughput, median of per-round ratios)")
+              f"{statistics.median(per_round('engine-numpy', 'torch')):>10.3f} "
+              f"{statistics.median(per_round('engine', 'torch-loop')):>9.2f}   "
+              + " ".join(f"{x:.2f}" for x in rounds_torch))
+    print("(engine: the default run, its step loop in column 'loop'; eng-numpy: "
+          "LSTM_VIEWER_NO_JIT=1.\n ratios are throughputs, median of per-round ratios: "
+          "eng/torch, npy/torch = eng-numpy/torch, eng/loop = engine/torch-loop)")
     print("engine/torch throughput ratio: "
           + ", ".join(f"H={H} {ratios[H]:.2f}" for H in sizes))
 

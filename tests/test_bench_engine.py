@@ -1,7 +1,7 @@
 """Smoke test of benchmarks/bench_engine.py: it runs and ends with the ratio line.
 
 No timing is asserted — the machine is shared; this only proves the script,
-its worker processes and its output format work.
+its worker processes (all four contenders) and its output format work.
 """
 
 import re
@@ -24,6 +24,12 @@ def test_quick_run_prints_table_and_ratio_line():
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert any(line.split()[:2] == ["8", "50"] for line in lines), proc.stdout
+    # Both engine loops are reported: the default one (and which loop it
+    # took) and the pure-NumPy one.
+    header = next(line for line in lines if line.split()[:2] == ["H", "T"])
+    assert header.split()[2:5] == ["engine", "loop", "eng-numpy"], header
+    row = next(line for line in lines if line.split()[:2] == ["8", "50"]).split()
+    assert row[3] in ("numba", "numpy"), row
     number = r"\d+\.\d+"
     assert re.fullmatch(
         rf"engine/torch throughput ratio: H=8 {number}", lines[-1]

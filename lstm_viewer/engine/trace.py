@@ -13,6 +13,7 @@ bidirectional layer (the reverse direction is *computed* from T−1 down to 0).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -29,6 +30,44 @@ _U, _F, _O, _C = range(4)
 _ROW = 8
 # Largest W_a (elements, 4H·H) for which the fast path multiplies a·W_aᵀ.
 _TRANSPOSED_MAX = 1 << 18
+# Largest W_a (elements) for which the compiled loop (jit.py) runs the steps.
+# Its GEMV runs on one core; beyond this size OpenBLAS's two-thread GEMV in
+# the NumPy loop is faster and the ~10 NumPy calls per step cost little.
+_JIT_MAX = 1 << 18
+# Environment switch that forces the NumPy loop (tests, comparisons).
+_NO_JIT_ENV = "LSTM_VIEWER_NO_JIT"
+_jit_module = None
+_jit_tried = False
+
+
+def jit_available() -> bool:
+    """Whether runs use the compiled step loop where it applies.
+
+    True when numba can be imported and the environment variable
+    ``LSTM_VIEWER_NO_JIT`` is unset, empty or ``0``. The first call imports
+    numba (not the import of :mod:`lstm_viewer.engine`, to keep start-up
+    fast); nothing is compiled until a run needs it.
+
+    Returns
+    -------
+    bool
+    """
+    return _jit() is not None
+
+
+def _jit():
+    """The :mod:`.jit` module, or None when disabled or numba is missing."""
+    global _jit_module, _jit_tried
+    if os.environ.get(_NO_JIT_ENV, "") not in ("", "0"):
+        return None
+    if not _jit_tried:
+        _jit_tried = True
+        try:
+            from . import jit as module
+        except ImportError:
+            module = None
+        _jit_module = module
+    return _jit_module
 
 
 class InputError(ModelError):
@@ -268,6 +307,13 @@ class _Direction:
         self.scale = np.ones(4 * H, dtype)
         self.scale[:3 * H] = 0.5
         self.unscale = 1 / self.scale
+        # The compiled loop, where it applies, needs only W_aᵀ (contiguous,
+        # unscaled: it halves the sigmoid rows' pre-activations itself).
+        self.jit = _jit() if self.fast and 4 * H * H <= _JIT_MAX else None
+        if self.jit is not None:
+            self.W_a_T = np.ascontiguousarray(self.W_a.T)
+            self.half = np.dtype(dtype).type(0.5)
+            return
         W_a_scaled = self.W_a * self.scale[:, None]
         # The per-step GEMV a⟨t−1⟩·W_aᵀ is the hot spot. Below ~1 MiB of
         # weights OpenBLAS runs it on one thread, and there its kernel over a
@@ -297,7 +343,13 @@ class _Direction:
         else:
             lo, hi = start, stop
             order = range(lo, hi)
-        if self.fast:
+        if self.jit is not None:
+            # The bias in the run's dtype, as every other operand (a model
+            # may hold float64 weights run in float32).
+            self.jit.fast_steps(rec.pre_x, rec.bias.astype(self.dtype, copy=False), self.W_a_T,
+                                rec.pre_a, rec.rows, rec.c0, rec.a0, lo, hi, self.reverse,
+                                self.half)
+        elif self.fast:
             self._fast_steps(rec, order, lo, hi)
         else:
             self._general_steps(rec, order)

@@ -1,0 +1,177 @@
+"""The compiled step loop (engine/jit.py) against the NumPy loop it replaces.
+
+Every record the fast path fills — gates, c, tanh c, a, write (``rows``)
+and W_a·a⟨t−1⟩ (``pre_a``) — must match the NumPy loop over random models,
+both directions, several layers, chunk boundaries and initial states, in
+float32 and float64. Skipped when numba is not installed.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lstm_viewer.engine import (
+    CellWeights, Head, Layer, LSTMModel, TraceRun, lstm_step, run, trace,
+)
+from lstm_viewer.engine.interventions import LayerInterventions
+
+numba = pytest.importorskip("numba")
+jit = pytest.importorskip("lstm_viewer.engine.jit")
+
+# float32: ≤ 1e-6 absolute, relative 1e-6 for c, which is not bounded by 1
+# and so carries absolute rounding errors of its own size · 2⁻²⁴ in either loop.
+TOL = {np.float32: dict(rtol=1e-6, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+def _model(rng, n_x, sizes, bidirectional, head=None, scale=None):
+    """Random model; weights uniform ±scale (default 1/√H, PyTorch's init)."""
+    layers, n_in = [], n_x
+    for H in sizes:
+        k = 1 / np.sqrt(H) if scale is None else scale
+        cells = [CellWeights(rng.uniform(-k, k, (4 * H, n_in)), rng.uniform(-k, k, (4 * H, H)),
+                             rng.uniform(-k, k, 4 * H), None, reverse)
+                 for reverse in ([False, True] if bidirectional else [False])]
+        layers.append(Layer(cells))
+        n_in = H * len(cells)
+    h = None if head is None else Head(rng.standard_normal((head, n_in)), rng.standard_normal(head))
+    return LSTMModel(layers, head=h).validate()
+
+
+def _records(tr):
+    out = {}
+    for k, directions in enumerate(tr.layers):
+        for d in directions:
+            name = f"layer{k}{'r' if d.reverse else ''}"
+            out[name + ".rows"] = d.rows
+            out[name + ".pre_a"] = d.pre_a
+            out[name + ".pre_x"] = d.pre_x
+    if tr.y_hat is not None:
+        out["y_hat"] = tr.y_hat
+    return out
+
+
+def _both(monkeypatch, make_run):
+    """Records of the same run through the compiled loop and the NumPy loop."""
+    monkeypatch.delenv("LSTM_VIEWER_NO_JIT", raising=False)
+    compiled = make_run()
+    monkeypatch.setenv("LSTM_VIEWER_NO_JIT", "1")
+    reference = make_run()
+    return _records(compiled), _records(reference)
+
+
+def _assert_same(compiled, reference, dtype):
+    assert compiled.keys() == reference.keys()
+    for name in reference:
+        assert compiled[name].dtype == reference[name].dtype == dtype, name
+        assert np.all(np.isfinite(compiled[name])), name
+        np.testing.assert_allclose(compiled[name], reference[name], err_msg=name, **TOL[dtype])
+
+
+def test_switch_and_selection(monkeypatch, rng):
+    model = _model(rng, 3, (5,), False)
+    cell = model.layers[0].cells[0]
+    monkeypatch.delenv("LSTM_VIEWER_NO_JIT", raising=False)
+    assert trace.jit_available()
+    assert trace._Direction(cell, np.float32, LayerInterventions([], 5, 0)).jit is not None
+    monkeypatch.setenv("LSTM_VIEWER_NO_JIT", "1")
+    assert not trace.jit_available()
+    assert trace._Direction(cell, np.float32, LayerInterventions([], 5, 0)).jit is None
+    monkeypatch.setenv("LSTM_VIEWER_NO_JIT", "0")
+    assert trace.jit_available()
+    # Peepholes take the general loop whatever the switch says.
+    peep = CellWeights(cell.W_x, cell.W_a, cell.b, rng.standard_normal((3, 5)))
+    assert trace._Direction(peep, np.float32, LayerInterventions([], 5, 0)).jit is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(4))
+def test_random_models_match_numpy_loop(monkeypatch, dtype, seed):
+    rng = np.random.default_rng(seed)
+    # Odd sizes exercise the GEMV's remainder rows and the vector loops' tails.
+    sizes = [(1,), (7, 16), (33,), (64, 5)][seed]
+    model = _model(rng, 6, sizes, bidirectional=seed % 2 == 0, head=4)
+    x = rng.standard_normal((57, 6))
+    _assert_same(*_both(monkeypatch, lambda: run(model, x, dtype=dtype)), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("chunk", [1, 2, 7, 50, 64])
+def test_chunk_boundaries_and_initial_state(monkeypatch, rng, dtype, chunk):
+    model = _model(rng, 4, (12, 9), bidirectional=True)
+    x = rng.standard_normal((50, 4))
+    state = [[(rng.standard_normal(12), rng.standard_normal(12)) for _ in range(2)],
+             [(rng.standard_normal(9), rng.standard_normal(9)) for _ in range(2)]]
+
+    def make_run():
+        return TraceRun(model, x, dtype=dtype, initial_state=state, chunk=chunk).finish()
+
+    compiled, reference = _both(monkeypatch, make_run)
+    _assert_same(compiled, reference, dtype)
+    # And chunking changes nothing in the compiled loop itself (bit for bit).
+    monkeypatch.delenv("LSTM_VIEWER_NO_JIT")
+    whole = _records(TraceRun(model, x, dtype=dtype, initial_state=state, chunk=1000).finish())
+    for name in whole:
+        np.testing.assert_array_equal(compiled[name], whole[name], err_msg=name)
+
+
+def test_large_weights_each_step_exact(monkeypatch, rng):
+    # Weights ±2: gates saturate, pre-activations reach ±20 and the dynamics
+    # are chaotic, so a last-bit difference in the GEMV's summation order
+    # grows over the sequence in either loop. What must hold is each step:
+    # from the state it recorded, every record of step t is the exact step
+    # (float64 reference) to float32 rounding — no worse than the NumPy loop.
+    model = _model(rng, 8, (40,), bidirectional=True, scale=2.0)
+    x = rng.standard_normal((120, 8))
+    x32 = x.astype(np.float32)
+    for env in (None, "1"):
+        if env is None:
+            monkeypatch.delenv("LSTM_VIEWER_NO_JIT", raising=False)
+        else:
+            monkeypatch.setenv("LSTM_VIEWER_NO_JIT", env)
+        tr = run(model, x, dtype=np.float32)
+        for cell, d in zip(model.layers[0].cells, tr.layers[0]):
+            worst = 0.0
+            for t in range(120):
+                ref = lstm_step(cell, x32[t].astype(np.float64), d.a_prev(t).astype(np.float64),
+                                d.c_prev(t).astype(np.float64))
+                got = d.step(t)
+                for name in ("update", "forget", "candidate", "output", "c", "a"):
+                    err = np.abs(got[name] - ref[name]) / np.maximum(1.0, np.abs(ref[name]))
+                    worst = max(worst, float(err.max()))
+            # Pre-activations of ±20 in float32 carry ~1e-6 of rounding.
+            assert worst < 2e-6, (env, cell.reverse, worst)
+
+
+def test_bench_sizes_match(monkeypatch):
+    # The benchmark's own sizes at H = 64 and 256, a sequence of 300 steps.
+    rng = np.random.default_rng(7)
+    for H in (64, 256):
+        model = _model(rng, 64, (H,), bidirectional=False)
+        x = rng.standard_normal((300, 64)).astype(np.float32)
+        _assert_same(*_both(monkeypatch, lambda: run(model, x, dtype=np.float32)), np.float32)
+
+
+def test_tanh32_correctly_rounded():
+    @numba.njit(error_model="numpy")
+    def apply(x, out):
+        for i in range(x.shape[0]):
+            out[i] = jit.tanh32(x[i])
+
+    tiny = np.geomspace(1e-38, 1.0, 50_001)
+    x = np.concatenate([np.linspace(-12, 12, 1_000_001), tiny, -tiny,
+                        [0.0, 9.0, 9.01, 10.0, 80.0, -80.0, 1e30]]).astype(np.float32)
+    got = np.empty_like(x)
+    apply(x, got)
+    exact = np.tanh(x.astype(np.float64))
+    ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    assert np.max(np.abs(got - exact) / ulp) <= 0.5 + 1e-6
+    np.testing.assert_array_equal(got, exact.astype(np.float32))
+    assert np.signbit(jit.tanh32(np.float32(-0.0)))
+
+
+def test_engine_import_does_not_import_numba():
+    code = ("import sys, lstm_viewer.engine; "
+            "assert 'numba' not in sys.modules and 'llvmlite' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
