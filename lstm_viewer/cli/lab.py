@@ -3,6 +3,9 @@
 Trains the standard cell and the NIG, NFG, NOG and CIFG variants from
 scratch with the same size, seeds and budget, then prints the results table
 and the comparison with Greff et al. 2017 — the same text the GUI shows.
+Latch runs in the lab's own configuration
+(:class:`~lstm_viewer.training.lab.LabLatchTask`), which the table's second
+line spells out.
 """
 
 from __future__ import annotations

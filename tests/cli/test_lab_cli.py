@@ -16,6 +16,15 @@ def test_lab_cli_prints_the_table(capsys):
     assert "Ranking on counting" in out
 
 
+def test_lab_cli_latch_prints_its_configuration(capsys):
+    code = main(["lab", "latch", "--variants", "nig", "--seeds", "1", "--steps", "1", "--quiet"])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert lines[0] == "task latch: hidden 12, batch 32, 1 training steps, seeds 0"
+    assert lines[1].startswith("lab latch configuration: 4 letters abcd; training on 20-40-step")
+    assert lines[4].startswith("NIG ")
+
+
 def test_lab_cli_bad_variant_is_one_line(capsys):
     code = main(["lab", "counting", "--variants", "standard,gru"])
     err = capsys.readouterr().err.strip()

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from lstm_viewer.training.lab import ALL_VARIANTS, LabResult, RunResult, run_lab
+from lstm_viewer.training.lab import ALL_VARIANTS, LabLatchTask, LabResult, RunResult, lab_task, run_lab
+from lstm_viewer.training.tasks import LatchTask
 
 
 def test_tiny_lab_has_every_variant():
@@ -80,3 +81,44 @@ def test_results_text_mentions_a_wide_seed_spread():
     assert "Seeds disagree a lot: standard ranges from 15.0% to 90.0%" in text
     calm = fake_lab({"standard": [0.80, 0.82, 0.81], "cifg": [0.79, 0.80, 0.81]}).results_text()
     assert "Seeds disagree" not in calm
+
+
+def test_lab_latch_configuration_is_held_out_and_scored_on_recalls():
+    task = lab_task("latch")
+    assert isinstance(task, LabLatchTask) and lab_task("counting").name == "counting"
+    assert task.vocab == (".", "a", "b", "c", "d", ">", "?")
+    test, again = task.examples("test"), task.examples("test")
+    assert len(test) == LabLatchTask.N_TEST and all(len(ids) == LabLatchTask.TEST_LENGTH for ids, _, _ in test)
+    assert all((a[0] == b[0]).all() for a, b in zip(test, again))
+    # Same scoring rule as the bundled task: only '?' positions, answered by the stored letter.
+    for ids, targets, scored in test[:50]:
+        assert (scored == (ids == task.index("?"))).all()
+        rule_targets, rule_scored = task.targets(ids)
+        assert (rule_targets[scored] == targets[scored]).all() and (rule_scored == scored).all()
+    # Training sequences are shorter than the test ones, so test gaps can be longer.
+    ids, targets, weights = task.train_batch(np.random.default_rng(0), 8)
+    assert ids.shape == (8, LabLatchTask.TRAIN_LENGTH[1]) and LabLatchTask.TRAIN_LENGTH[1] < LabLatchTask.TEST_LENGTH
+    assert ((weights > 0).sum(axis=1) >= LabLatchTask.TRAIN_LENGTH[0]).all()
+    assert LatchTask().vocab != task.vocab  # the bundled task is untouched
+    assert "far longer" not in task.data and task.data.startswith("4 letters abcd; training on 20-40")
+
+
+def test_latch_lab_states_its_configuration():
+    lab = run_lab("latch", variants=["standard", "nfg"], seeds=1, steps=2)
+    header, setting = lab.table().splitlines()[:2]
+    assert header.startswith("task latch: hidden 12, batch 32, 2 training steps")
+    assert setting == lab.setting == LabLatchTask().setting()
+    assert "4 letters abcd" in setting and "400 held-out 80-step sequences" in setting
+    assert "'?' (recall) positions only" in setting
+    assert lab.results_text().endswith("scored on the '?' (recall) positions only.")
+    # About a quarter of recalls share the most common letter; untrained, nothing beats that much.
+    assert 0.2 < lab.baseline < 0.35
+    assert run_lab("counting", variants=["nog"], seeds=1, steps=1).setting == ""
+
+
+def test_results_text_names_a_ceiling():
+    text = fake_lab({"standard": [0.99, 1.0, 0.995], "cifg": [1.0, 0.99, 1.0],
+                     "nfg": [0.7, 0.72, 0.71]}).results_text()
+    assert "The standard cell and CIFG all score at least 98%" in text and "NFG all" not in text
+    lower = fake_lab({"standard": [0.90, 0.91, 0.92], "cifg": [0.90, 0.92, 0.91]}).results_text()
+    assert "ceiling" not in lower
