@@ -7,7 +7,11 @@ tanh(c⟨t⟩)⊙Γ_o makes a⟨t⟩, which feeds ŷ⟨t⟩ at the top. The c an
 registers sit *inside* the cell boundary, left and right of the main path,
 with the loop that carries c⟨t⟩ and a⟨t⟩ to the next step drawn.
 
-Every node is a :class:`~.vector_strip.VectorStrip`. One
+Every node is a :class:`~.vector_strip.VectorStrip` (ŷ with a vocabulary:
+a :class:`~.top_k.TopKBars`); the operators are :class:`~.op_node.OpNode`,
+the arrows one :class:`~.diagram_edges.DiagramEdges`, the boundary a
+:class:`~.cell_frame.CellFrame` and the colour key a
+:class:`~.diagram_legend.DiagramLegend`, each in its own module. One
 ``QVariantAnimation`` drives every frame through :meth:`CellDiagram._frame`:
 each node interpolates from the values it showed to the new ones in a time
 window that starts later the higher the node sits, so a step visibly travels
@@ -22,25 +26,27 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from . import colormaps
-from .vector_strip import CELLS_H, HEIGHT, TITLE_H, VectorStrip, _font, draw_label, theme_colors
+from .cell_frame import CellFrame
+from .diagram_edges import DiagramEdges
+from .diagram_legend import DiagramLegend
+from .diagram_style import OP_R, SCENE_W, TOPK_W, visible_token
+from .op_node import OpNode
+from .top_k import TopKBars
+from .vector_strip import CELLS_H, HEIGHT, TITLE_H, VectorStrip, theme_colors
 
 # --------------------------------------------------------------- layout
-SCENE_W = 1000.0
+# SCENE_W, OP_R and TOPK_W, shared with the graphics items, are in diagram_style.
 STRIP_W = 170.0
 REG_W = 150.0
 PEEP_W = 150.0
-OP_R = 13.0
 GAP = 17.0              # between a strip and the operator next to it (room for an arrow)
 COL = {"forget": 240.0, "update": 425.0, "candidate": 610.0, "output": 795.0}
 MAIN_X = COL["candidate"]
 C_REG_X = 92.0          # centre of the c⟨t−1⟩ register (left of the main path)
 A_REG_X = 905.0         # centre of the a⟨t−1⟩ register (right of the main path)
-TOPK_W = 330.0
-TOPK = 5
 
 # Animation stage of each node, bottom (0) to top (7).
 STAGE = {"x": 0, "c_prev": 0, "a_prev": 0, "concat": 1,
@@ -73,11 +79,6 @@ HIDDEN_NODES = ("forget", "update", "candidate", "output", "write", "keep",
 SELECTION_MODES = ("all", "most_active", "most_changed", "manual")
 
 
-def _visible_token(text: str) -> str:
-    """Whitespace made visible, so a space or newline token can be seen."""
-    return text.replace(" ", "␣").replace("\n", "⏎").replace("\t", "⇥")
-
-
 def _nice_ceiling(value: float) -> float:
     """Smallest of 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 15 ... not below ``value``."""
     value = max(1.0, float(value))
@@ -94,392 +95,6 @@ def _top_indices(score: np.ndarray, n: int) -> np.ndarray:
         return np.arange(score.size)
     order = np.argsort(-score, kind="stable")[:n]
     return np.sort(order)
-
-
-# ------------------------------------------------------- helper items
-class _OpNode(pg.GraphicsObject):
-    """A small operator node (σ, tanh, ⊙, +) with an optional side label.
-
-    Clicking it reports the node it produces (``clicked(name, -1)``); its
-    tooltip is that node's equation.
-    """
-
-    clicked = Signal(str, int)
-
-    def __init__(self, symbol: str, label: str = "", label_side: str = "right",
-                 produces: str = "", equation: str = ""):
-        super().__init__()
-        self.symbol, self.label, self.label_side = symbol, label, label_side
-        self.produces = produces
-        self.setToolTip(equation)
-        self.rx = OP_R + (6.0 if len(symbol) > 2 else 0.0)
-        self._colors = theme_colors(False)
-        self._font = _font(15 if len(symbol) < 3 else 11.5, bold=True)
-        self._label_font = _font(13.5)
-
-    def set_dark(self, dark: bool) -> None:
-        self._colors = theme_colors(dark)
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(-self.rx - 80, -OP_R - 2, 2 * self.rx + 160, 2 * OP_R + 4)
-
-    def shape(self) -> QPainterPath:
-        # Only the circle is clickable, not the label area beside it.
-        path = QPainterPath()
-        path.addEllipse(QPointF(0, 0), self.rx, OP_R)
-        return path
-
-    def hoverEvent(self, ev) -> None:
-        if not ev.isExit():
-            ev.acceptClicks(Qt.LeftButton)
-
-    def mouseClickEvent(self, ev) -> None:
-        if ev.button() == Qt.LeftButton and self.produces:
-            ev.accept()
-            self.clicked.emit(self.produces, -1)
-
-    def paint(self, p, *args) -> None:
-        c = self._colors
-        p.setPen(QPen(c["fg"], 1.4))
-        p.setBrush(c["bg"])
-        p.drawEllipse(QPointF(0, 0), self.rx, OP_R)
-        p.setFont(self._font)
-        p.drawText(QRectF(-self.rx, -OP_R, 2 * self.rx, 2 * OP_R), Qt.AlignCenter, self.symbol)
-        if self.label:
-            p.setFont(self._label_font)
-            p.setPen(c["muted"])
-            if self.label_side == "right":
-                draw_label(p, QRectF(self.rx + 4, -OP_R, 76, 2 * OP_R),
-                           self.label, Qt.AlignLeft | Qt.AlignVCenter, self._label_font)
-            else:
-                draw_label(p, QRectF(-self.rx - 80, -OP_R, 76, 2 * OP_R),
-                           self.label, Qt.AlignRight | Qt.AlignVCenter, self._label_font)
-
-
-class _Edges(pg.GraphicsObject):
-    """Every arrow of the diagram in one item, plus the travelling pulses.
-
-    The arrows are built into cached paths once per layout; a frame only
-    moves the pulse dots (``set_progress``).
-    """
-
-    def __init__(self):
-        super().__init__()
-        self._edges: list[tuple[list[QPointF], int, str]] = []
-        self._labels: list[tuple[QRectF, str, int]] = []
-        self._paths: dict[str, QPainterPath] = {}
-        self._heads: dict[str, list[QPolygonF]] = {}
-        self._lengths: list[np.ndarray] = []
-        self._pulses: list[QPointF] = []
-        self._colors = theme_colors(False)
-        self._label_font = _font(12.5)
-        self._bounds = QRectF(0, 0, SCENE_W, 900)
-        # The arrows are static (and cached); only the small pulse item repaints per frame.
-        self._pulse_item = _Pulses(self)
-        self.setCacheMode(self.CacheMode.DeviceCoordinateCache)
-
-    def set_dark(self, dark: bool) -> None:
-        self._colors = theme_colors(dark)
-        self._pulse_item.set_dark(dark)
-        self.update()
-
-    def set_edges(self, edges, labels, bounds: QRectF) -> None:
-        """``edges``: [(points, stage, kind)], kind in main/loop/peep; ``labels``: [(rect, text, align)]."""
-        self.prepareGeometryChange()
-        self._edges = edges
-        self._labels = labels
-        self._bounds = bounds
-        self._paths = {k: QPainterPath() for k in ("main", "loop", "peep")}
-        self._heads = {k: [] for k in ("main", "loop", "peep")}
-        self._lengths = []
-        for pts, _stage, kind in edges:
-            path = self._paths[kind]
-            path.moveTo(pts[0])
-            for q in pts[1:]:
-                path.lineTo(q)
-            self._heads[kind].append(self._arrowhead(pts[-2], pts[-1]))
-            seg = [np.hypot(b.x() - a.x(), b.y() - a.y()) for a, b in zip(pts[:-1], pts[1:], strict=True)]
-            self._lengths.append(np.concatenate([[0.0], np.cumsum(seg)]))
-        self._pulses = []
-        self.update()
-
-    @staticmethod
-    def _arrowhead(a: QPointF, b: QPointF) -> QPolygonF:
-        d = np.array([b.x() - a.x(), b.y() - a.y()])
-        d /= max(np.hypot(*d), 1e-9)
-        n = np.array([-d[1], d[0]])
-        tip = np.array([b.x(), b.y()])
-        base = tip - 9.0 * d
-        left, right = base + 4.2 * n, base - 4.2 * n
-        return QPolygonF([QPointF(*tip), QPointF(*left), QPointF(*right)])
-
-    def set_progress(self, local: np.ndarray | None) -> None:
-        """Place a pulse on each edge whose stage is blending (local progress in (0, 1))."""
-        self._pulses.clear()
-        if local is not None:
-            for (pts, stage, _kind), cum in zip(self._edges, self._lengths, strict=True):
-                q = local[stage]
-                if 0.0 < q < 1.0:
-                    self._pulses.append(self._point_at(pts, cum, q))
-        self._pulse_item.set_points(self._pulses)
-
-    @staticmethod
-    def _point_at(pts, cum: np.ndarray, q: float) -> QPointF:
-        d = q * cum[-1]
-        i = int(min(np.searchsorted(cum, d, side="right") - 1, len(pts) - 2))
-        span = cum[i + 1] - cum[i]
-        f = 0.0 if span <= 0 else (d - cum[i]) / span
-        a, b = pts[i], pts[i + 1]
-        return QPointF(a.x() + f * (b.x() - a.x()), a.y() + f * (b.y() - a.y()))
-
-    def boundingRect(self) -> QRectF:
-        return self._bounds
-
-    def paint(self, p, *args) -> None:
-        c = self._colors
-        styles = {"main": QPen(c["line"], 1.6), "loop": QPen(c["accent"], 2.0),
-                  "peep": QPen(c["accent"], 1.4, Qt.DashLine)}
-        for kind, pen in styles.items():
-            p.setPen(pen)
-            p.setBrush(Qt.NoBrush)
-            p.drawPath(self._paths.get(kind, QPainterPath()))
-            p.setPen(Qt.NoPen)
-            p.setBrush(pen.color())
-            for head in self._heads.get(kind, []):
-                p.drawPolygon(head)
-        p.setFont(self._label_font)
-        p.setPen(c["accent"])
-        for rect, text, align in self._labels:
-            p.drawText(rect, align, text)
-
-
-class _Pulses(pg.GraphicsObject):
-    """The travelling dots of an animation; its bounds hug the dots, so a frame
-    repaints only the neighbourhood of the pulses."""
-
-    R = 5.5
-
-    def __init__(self, parent):
-        super().__init__(parent)
-        self._points: list[QPointF] = []
-        self._rect = QRectF()
-        self._edge = theme_colors(False)["bg"]
-        self._fill = QColor("#E69F00")
-        self.setZValue(5)
-
-    def set_dark(self, dark: bool) -> None:
-        self._edge = theme_colors(dark)["bg"]
-        self.update()
-
-    def set_points(self, points: list[QPointF]) -> None:
-        if not points and not self._points:
-            return
-        self.prepareGeometryChange()
-        self._points = list(points)
-        if points:
-            xs = [q.x() for q in points]
-            ys = [q.y() for q in points]
-            r = self.R + 2
-            self._rect = QRectF(min(xs) - r, min(ys) - r, max(xs) - min(xs) + 2 * r,
-                                max(ys) - min(ys) + 2 * r)
-        else:
-            self._rect = QRectF()
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._rect
-
-    def paint(self, p, *args) -> None:
-        p.setPen(QPen(self._edge, 1.5))
-        p.setBrush(self._fill)
-        for q in self._points:
-            p.drawEllipse(q, self.R, self.R)
-
-
-class _TopK(pg.GraphicsObject):
-    """ŷ⟨t⟩ as the top-k next tokens with probability bars."""
-
-    clicked = Signal(str, int)
-    hovered = Signal(str, int)
-
-    def __init__(self, k: int = TOPK):
-        super().__init__()
-        self.name = "y_hat"
-        self.k = k
-        self._vocab: list[str] = []
-        self._probs = np.zeros(0)
-        self._order = np.empty(0, np.intp)
-        self._colors = theme_colors(False)
-        self._title_font = _font(14.5, bold=True)
-        self._font = _font(13)
-        self._bar = QColor("#21918C")
-
-    def set_vocab(self, vocab: list[str]) -> None:
-        self._vocab = [_visible_token(str(v)) for v in vocab]
-        self._probs = np.zeros(len(vocab))
-        self._order = np.arange(min(self.k, len(vocab)))
-        self.update()
-
-    def set_dark(self, dark: bool) -> None:
-        self._colors = theme_colors(dark)
-        self._bar = QColor("#35B779") if dark else QColor("#21918C")
-        self.update()
-
-    def set_order_from(self, target: np.ndarray) -> None:
-        """Which tokens to list: the top k of the step's final ŷ."""
-        self._order = np.argsort(-target, kind="stable")[:self.k]
-
-    def set_values(self, probs: np.ndarray) -> None:
-        np.copyto(self._probs, probs)
-        self.update()
-
-    def values(self) -> np.ndarray:
-        return self._probs.copy()
-
-    def tokens(self) -> list[str]:
-        return [self._vocab[i] for i in self._order]
-
-    def height(self) -> float:
-        return 22.0 + 19.0 * self.k
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(0, -2, TOPK_W, self.height() + 4)
-
-    def paint(self, p, *args) -> None:
-        c = self._colors
-        p.setPen(c["fg"])
-        p.setFont(self._title_font)
-        draw_label(p, QRectF(0, 0, TOPK_W, 18), "ŷ⟨t⟩ = softmax(W_y a⟨t⟩ + b_y)   top 5",
-                   Qt.AlignHCenter | Qt.AlignVCenter, self._title_font)
-        p.setFont(self._font)
-        label_w, bar_x, bar_w = 70.0, 78.0, 190.0
-        for row, idx in enumerate(self._order):
-            y = 22.0 + 19.0 * row
-            prob = float(self._probs[idx])
-            p.setPen(c["fg"])
-            p.drawText(QRectF(0, y, label_w, 17), Qt.AlignRight | Qt.AlignVCenter,
-                       f"‘{self._vocab[idx]}’")
-            p.setPen(QPen(c["line"], 0.8))
-            p.setBrush(Qt.NoBrush)
-            p.drawRect(QRectF(bar_x, y + 2, bar_w, 13))
-            p.fillRect(QRectF(bar_x, y + 2, bar_w * min(max(prob, 0.0), 1.0), 13), self._bar)
-            p.setPen(c["fg"])
-            p.drawText(QRectF(bar_x + bar_w + 6, y, 60, 17), Qt.AlignLeft | Qt.AlignVCenter,
-                       f"{prob:.3f}")
-
-    def hoverEvent(self, ev) -> None:
-        if ev.isExit():
-            self.hovered.emit("", -1)
-            return
-        ev.acceptClicks(Qt.LeftButton)
-        if ev.isEnter():
-            self.hovered.emit(self.name, -1)
-
-    def mouseClickEvent(self, ev) -> None:
-        if ev.button() == Qt.LeftButton:
-            ev.accept()
-            self.clicked.emit(self.name, -1)
-
-
-class _Frame(pg.GraphicsObject):
-    """The cell boundary: a rounded box behind everything inside the cell."""
-
-    def __init__(self):
-        super().__init__()
-        self._rect = QRectF()
-        self._colors = theme_colors(False)
-        self._font = _font(13.5, bold=True)
-
-    def set_rect(self, rect: QRectF) -> None:
-        self.prepareGeometryChange()
-        self._rect = QRectF(rect)
-        self.update()
-
-    def set_dark(self, dark: bool) -> None:
-        self._colors = theme_colors(dark)
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-2, -2, 2, 2)
-
-    def paint(self, p, *args) -> None:
-        c = self._colors
-        p.setPen(QPen(c["line"], 1.8))
-        p.setBrush(c["frame"])
-        p.drawRoundedRect(self._rect, 14, 14)
-        p.setFont(self._font)
-        p.setPen(c["muted"])
-        p.drawText(self._rect.adjusted(12, 6, -12, -6), Qt.AlignLeft | Qt.AlignTop, "LSTM cell")
-
-
-class _Legend(pg.GraphicsObject):
-    """Colour bars for the two maps, with the value ranges in use."""
-
-    ROW_H = 27.0
-    MAX_ROWS = 4        # height is reserved for the x⟨t⟩ row, which appears only when needed
-    WIDTH = 330.0
-
-    def __init__(self):
-        super().__init__()
-        self._dark = False
-        self._colors = theme_colors(False)
-        self._font = _font(12)
-        self._title_font = _font(13, bold=True)
-        self._rows: list[tuple[str, str, float, float]] = []
-        self.set_ranges(1.0, 1.0)
-
-    def set_ranges(self, state: float, x: float) -> None:
-        """Ranges of the state (c) and input (x) families."""
-        self._rows = [("gates Γ, ŷ", "sequential", 0.0, 1.0),
-                      ("candidate, tanh c, a, write", "diverging", -1.0, 1.0),
-                      ("cell state c, keep", "diverging", -state, state)]
-        if x != 1.0:
-            self._rows.append(("input x⟨t⟩", "diverging", -x, x))
-        self.update()
-
-    def set_dark(self, dark: bool) -> None:
-        self._dark = bool(dark)
-        self._colors = theme_colors(dark)
-        self.update()
-
-    def height(self) -> float:
-        return 18.0 + self.ROW_H * self.MAX_ROWS
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(0, 0, self.WIDTH, self.height())
-
-    def paint(self, p, *args) -> None:
-        c = self._colors
-        p.setFont(self._title_font)
-        p.setPen(c["fg"])
-        p.drawText(QRectF(0, 0, self.WIDTH, 16), Qt.AlignLeft | Qt.AlignVCenter, "Legend")
-        bar_x, bar_w, n = 185.0, 130.0, 48
-        # What the hatched cell at the end of a strip means, on the title line.
-        p.setPen(QPen(c["line"], 0.8))
-        p.setBrush(QBrush(c["muted"], Qt.BDiagPattern))
-        p.drawRect(QRectF(bar_x, 2, 14, 12))
-        p.setPen(c["fg"])
-        draw_label(p, QRectF(bar_x + 20, 1, self.WIDTH - bar_x - 20, 14), "units not shown",
-                   Qt.AlignLeft | Qt.AlignVCenter, self._font)
-        for row, (label, cmap, lo, hi) in enumerate(self._rows):
-            y = 20.0 + self.ROW_H * row
-            p.setFont(self._font)
-            p.setPen(c["fg"])
-            draw_label(p, QRectF(0, y, bar_x - 8, 14), label, Qt.AlignRight | Qt.AlignVCenter, self._font)
-            brushes = colormaps.brushes(cmap, self._dark)
-            w = bar_w / n
-            for i in range(n):
-                p.fillRect(QRectF(bar_x + i * w, y + 1, w + 0.3, 12),
-                           brushes[int(round(i * (len(brushes) - 1) / (n - 1)))])
-            p.setPen(QPen(c["line"], 0.8))
-            p.setBrush(Qt.NoBrush)
-            p.drawRect(QRectF(bar_x, y + 1, bar_w, 12))
-            p.setPen(c["muted"])
-            p.drawText(QRectF(bar_x - 20, y + 13, 40, 13), Qt.AlignCenter, f"{lo:g}")
-            p.drawText(QRectF(bar_x + bar_w - 20, y + 13, 40, 13), Qt.AlignCenter, f"{hi:g}")
-            if lo < 0:
-                p.drawText(QRectF(bar_x + bar_w / 2 - 20, y + 13, 40, 13), Qt.AlignCenter, "0")
 
 
 # ------------------------------------------------------------ the widget
@@ -529,10 +144,10 @@ class CellDiagram(QWidget):
         self._x_range = 1.0
         self._token_text: str | None = None
 
-        self._boundary = _Frame()
-        self._edges = _Edges()
-        self._legend = _Legend()
-        self._topk = _TopK()
+        self._boundary = CellFrame()
+        self._edges = DiagramEdges()
+        self._legend = DiagramLegend()
+        self._topk = TopKBars()
         self._strips: dict[str, VectorStrip] = {}
         for name, (title, cmap, _family) in NODE_SPEC.items():
             width = REG_W if name in ("c_prev", "a_prev") else STRIP_W
@@ -550,7 +165,7 @@ class CellDiagram(QWidget):
             "tanh": ("tanh", "", "tanh_c", "tanh(c⟨t⟩)"),
             "out": ("⊙", "", "a", "a⟨t⟩ = Γ_o ⊙ tanh(c⟨t⟩)"),
         }
-        self._ops = {key: _OpNode(sym, label, produces=node, equation=eq)
+        self._ops = {key: OpNode(sym, label, produces=node, equation=eq)
                      for key, (sym, label, node, eq) in ops.items()}
         for op in self._ops.values():
             op.clicked.connect(self._on_strip_clicked)
@@ -674,7 +289,7 @@ class CellDiagram(QWidget):
                     self._store(f"peep_{gate}", vals)
         if token_text is not None or self._token_text is not None:
             self._token_text = token_text
-            sub = f"‘{_visible_token(token_text)}’" if token_text is not None else ""
+            sub = f"‘{visible_token(token_text)}’" if token_text is not None else ""
             self._strips["x"].set_title(NODE_SPEC["x"][0], sub)
         if self._grow_ranges():
             self._apply_ranges()

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -29,7 +28,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QStyle,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +37,7 @@ from ..engine.interventions import parse_units
 from ..formats import LoadError, load
 from ..formats.detect import FORMAT_NAMES
 from . import theme
+from .banner import Banner
 from .cell_diagram import CellDiagram
 from .input_panel import InputPanel
 from .inspector import Inspector
@@ -95,36 +94,6 @@ def open_filter() -> str:
     lines += [f"{name.split(' (')[0]} ({' '.join(pats)})" for name, pats in formats]
     lines.append("All files (*)")
     return ";;".join(lines)
-
-
-class Banner(QWidget):
-    """A dismissable message strip above the diagram (errors stay visible here)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setObjectName("banner")
-        self.setAttribute(Qt.WA_StyledBackground, True)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        close = QToolButton()
-        close.setText("✕")
-        close.setAutoRaise(True)
-        close.setToolTip("Dismiss")
-        close.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 4, 4, 4)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close)
-        self.hide()
-
-    def show_message(self, text: str) -> None:
-        self.label.setText(text)
-        self.show()
-
-    @property
-    def text(self) -> str:
-        return "" if self.isHidden() else self.label.text()
 
 
 class MainWindow(QMainWindow):
