@@ -4,7 +4,8 @@ Imports NumPy only — never Qt — so it runs in a notebook, the CLI and tests.
 """
 
 from .cell import lstm_step, sigmoid, softmax
-from .interventions import Intervention, InterventionError, parse as parse_intervention
+from .interventions import Intervention, InterventionError
+from .interventions import parse as parse_intervention
 from .model import GATES, CellWeights, Head, Layer, LSTMModel, ModelError
 from .trace import DirectionTrace, InputError, Trace, TraceRun, prepare_inputs, run
 

@@ -18,13 +18,31 @@ import threading
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
-    QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTextBrowser, QVBoxLayout,
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
     QWidget,
 )
 
 from ..training.lab import (
-    ALL_VARIANTS, DEFAULT_SEEDS, DEFAULT_STEPS, LAB_TASKS, VARIANT_NAMES, LabResult, run_lab,
+    ALL_VARIANTS,
+    DEFAULT_SEEDS,
+    DEFAULT_STEPS,
+    LAB_TASKS,
+    VARIANT_NAMES,
+    LabResult,
+    run_lab,
 )
 from .comparison_view import style_plots
 

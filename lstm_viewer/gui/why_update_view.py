@@ -14,7 +14,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
-    QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QSizePolicy, QVBoxLayout, QWidget,
+    QDoubleSpinBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..engine.why_update import DEFAULT_EPS, WhyUpdate, analyse
@@ -229,7 +236,7 @@ class WhyUpdateView(QWidget):
         self.factors.setXRange(0, max(1, r.steps - 1), padding=0.01)
         fractions = [r.frac_gate_closed, r.frac_candidate_zero, r.frac_write_off]
         self.bars.setOpts(height=fractions)
-        for k, (label, value) in enumerate(zip(self.bar_labels, fractions)):
+        for k, (label, value) in enumerate(zip(self.bar_labels, fractions, strict=True)):
             label.setText(f"{value:.0%}")
             label.setPos(k, value + 0.01)
             label.setAnchor((0.5, 1.0))

@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 from lstm_viewer.engine import (
-    CellWeights, Head, InputError, Layer, LSTMModel, ModelError, TraceRun, lstm_step, run,
+    CellWeights,
+    Head,
+    InputError,
+    Layer,
+    LSTMModel,
+    ModelError,
+    TraceRun,
+    lstm_step,
+    run,
 )
 
 

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from lstm_viewer.engine import run
-from lstm_viewer.training.network import (VARIANTS, Adam, forward, init_params, loss_and_grads,
-                                          softmax_xent)
+from lstm_viewer.training.network import VARIANTS, Adam, forward, init_params, loss_and_grads, softmax_xent
 from lstm_viewer.training.tasks import get_task
 from lstm_viewer.training.trainer import to_model
 

@@ -42,7 +42,7 @@ def test_unknown_variant_is_refused():
 def test_test_set_is_fixed_and_differs_from_train(name):
     task = get_task(name)
     first, again = task.examples("test")[:3], get_task(name).examples("test")[:3]
-    for (a, b, c), (x, y, z) in zip(first, again):
+    for (a, b, c), (x, y, z) in zip(first, again, strict=True):
         assert np.array_equal(a, x) and np.array_equal(b, y) and np.array_equal(c, z)
     train_ids = task.examples("train")[0][0]
     assert not np.array_equal(first[0][0][:len(train_ids)], train_ids[:len(first[0][0])])
