@@ -336,9 +336,10 @@ class LabResult:
             # Without this, "within the noise" at 99% reads as "the gate does
             # not matter", when the task is merely too easy to tell.
             out.append(
-                f"The standard cell and {', '.join(ceiling)} all score at least {CEILING:.0%}: at that "
-                "ceiling this task cannot separate them, so for them 'within the noise' says the task is "
-                "easy with or without that gate, not that the gate is useless in general."
+                f"The standard cell and {', '.join(ceiling)} all score at least {CEILING:.0%}: that close "
+                "to the ceiling, accuracy on this task cannot separate them, so for them 'within the "
+                "noise' says the task is easy with or without that gate, not that the gate is useless "
+                "in general (the test loss may still differ)."
             )
         if self.cancelled:
             out.append("The lab was cancelled, so some variants have fewer seeds than asked for.")
