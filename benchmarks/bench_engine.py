@@ -247,9 +247,9 @@ def driver_main(args) -> None:
     print("-" * len(header))
     ratios = {}
     for H in sizes:
-        def per_round(a: str, b: str) -> list[float]:
+        def per_round(a: str, b: str, H: int = H) -> list[float]:
             # Throughput of a over b, i.e. time of b over time of a, per round.
-            return [tb / ta for ta, tb in zip(times[a, H], times[b, H])]
+            return [tb / ta for ta, tb in zip(times[a, H], times[b, H], strict=True)]
 
         rounds_torch = per_round("engine", "torch")
         ratios[H] = statistics.median(rounds_torch)

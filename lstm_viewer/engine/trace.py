@@ -385,7 +385,7 @@ class _Direction:
         pre_a, rows = rec.pre_a[lo:hi], rec.rows[lo:hi]
         if self.reverse:
             pre_a, zx, rows = pre_a[::-1], zx[::-1], rows[::-1]
-        for za, zx_t, row_t in zip(pre_a, zx, rows):
+        for za, zx_t, row_t in zip(pre_a, zx, rows, strict=True):
             dot(a, W, za)            # ½·W_a·a⟨t−1⟩ on the gate rows, W_a·a on c̃
             add(za, zx_t, g)
             tanh(g, g)

@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 
 from lstm_viewer.engine import (
-    CellWeights, Head, Layer, LSTMModel, TraceRun, lstm_step, run, trace,
+    CellWeights,
+    Head,
+    Layer,
+    LSTMModel,
+    TraceRun,
+    lstm_step,
+    run,
+    trace,
 )
 from lstm_viewer.engine.interventions import LayerInterventions
 
@@ -131,7 +138,7 @@ def test_large_weights_each_step_exact(monkeypatch, rng):
         else:
             monkeypatch.setenv("LSTM_VIEWER_NO_JIT", env)
         tr = run(model, x, dtype=np.float32)
-        for cell, d in zip(model.layers[0].cells, tr.layers[0]):
+        for cell, d in zip(model.layers[0].cells, tr.layers[0], strict=True):
             worst = 0.0
             for t in range(120):
                 ref = lstm_step(cell, x32[t].astype(np.float64), d.a_prev(t).astype(np.float64),
@@ -150,7 +157,8 @@ def test_bench_sizes_match(monkeypatch):
     for H in (64, 256):
         model = _model(rng, 64, (H,), bidirectional=False)
         x = rng.standard_normal((300, 64)).astype(np.float32)
-        _assert_same(*_both(monkeypatch, lambda: run(model, x, dtype=np.float32)), np.float32)
+        _assert_same(*_both(monkeypatch, lambda m=model, x=x: run(m, x, dtype=np.float32)),
+                     np.float32)
 
 
 def test_tanh32_correctly_rounded():
