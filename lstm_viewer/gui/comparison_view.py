@@ -17,28 +17,12 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from ..engine.compare import Comparison, compare
+from .theme import CURSOR_COLOUR, style_plots
 
 INTACT_COLOUR = "#1f77b4"
 INTERVENED_COLOUR = "#d62728"
 C_DIFF_COLOUR = "#9467bd"
 A_DIFF_COLOUR = "#2ca02c"
-CURSOR_COLOUR = "#ff9f1c"
-
-
-def style_plots(view: pg.GraphicsLayoutWidget, plots, dark: bool) -> None:
-    """Background, axis and title colours of ``plots`` for the light or dark theme."""
-    view.setBackground("#1e1f22" if dark else "w")
-    fg = "#d0d0d0" if dark else "#333333"
-    for plot in plots:
-        for axis in ("left", "bottom"):
-            ax = plot.getAxis(axis)
-            ax.setPen(fg)
-            ax.setTextPen(fg)
-        plot.titleLabel.setAttr("color", fg)
-        plot.setTitle(plot.titleLabel.text)
-        if plot.legend is not None:
-            plot.legend.setLabelTextColor(fg)
-            plot.legend.setBrush(pg.mkBrush(30, 31, 34, 210) if dark else pg.mkBrush(255, 255, 255, 210))
 
 
 class ComparisonView(QWidget):
@@ -255,13 +239,16 @@ class ComparisonView(QWidget):
         self._unit_chosen = True
         self._redraw()
 
-    def _clear(self) -> None:
+    def _remove_curves(self) -> None:
         for plot in self.plots.values():
             for item in list(plot.listDataItems()):
                 plot.removeItem(item)
             if plot.legend is not None:
                 plot.legend.clear()
         self.curves = {}
+
+    def _clear(self) -> None:
+        self._remove_curves()
         self.heading.setText("Switch an intervention on to compare the intact run with the intervened one.")
 
     def _plot(self, name: str, key: str, x, y, colour: str, label: str, dashed=False, symbol=None):
@@ -274,12 +261,7 @@ class ComparisonView(QWidget):
     def _redraw(self) -> None:
         if self.comparison is None:
             return
-        for plot in self.plots.values():
-            for item in list(plot.listDataItems()):
-                plot.removeItem(item)
-            if plot.legend is not None:
-                plot.legend.clear()
-        self.curves = {}
+        self._remove_curves()
         cmp = self.comparison
         T = cmp.length
         t = np.arange(T)

@@ -44,7 +44,7 @@ from ..training.lab import (
     LabResult,
     run_lab,
 )
-from .comparison_view import style_plots
+from .theme import style_plots
 
 # One colour per variant (from Tol's "bright" and "vibrant" schemes, colour-blind
 # safe; the bright yellow is replaced by orange, which reads on white too).

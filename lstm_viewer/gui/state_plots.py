@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from .theme import style_plots
 from .viewer_state import ViewerState
 
 _DIVERGING = "CET-D1"
@@ -193,16 +194,7 @@ class StatePlots(QWidget):
             self._draw_lines()
 
     def _on_dark(self, event) -> None:
-        dark = self.state.dark
-        self.view.setBackground("#1e1f22" if dark else "w")
-        fg = "#d0d0d0" if dark else "#333333"
-        for plot in self.plots.values():
-            for axis in ("left", "bottom"):
-                ax = plot.getAxis(axis)
-                ax.setPen(fg)
-                ax.setTextPen(fg)
-            plot.titleLabel.setAttr("color", fg)
-            plot.setTitle(plot.titleLabel.text)
+        style_plots(self.view, self.plots.values(), self.state.dark)
         self._draw_lines()
 
     def _on_click(self, event) -> None:

@@ -55,3 +55,23 @@ def apply(app: QApplication | None, dark: bool) -> None:
         app.setStyle(fusion)
     app.setPalette(palette(dark))
     app.setStyleSheet(style_sheet(dark))
+
+
+#: The current-step cursor in every plot over time.
+CURSOR_COLOUR = "#ff9f1c"
+
+
+def style_plots(view, plots, dark: bool) -> None:
+    """Background, axis and title colours of ``plots`` for the light or dark theme."""
+    view.setBackground("#1e1f22" if dark else "w")
+    fg = "#d0d0d0" if dark else "#333333"
+    for plot in plots:
+        for axis in ("left", "bottom"):
+            ax = plot.getAxis(axis)
+            ax.setPen(fg)
+            ax.setTextPen(fg)
+        plot.titleLabel.setAttr("color", fg)
+        plot.setTitle(plot.titleLabel.text)
+        if plot.legend is not None:
+            plot.legend.setLabelTextColor(fg)
+            plot.legend.setBrush(QColor(30, 31, 34, 210) if dark else QColor(255, 255, 255, 210))

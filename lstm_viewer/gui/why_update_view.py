@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.why_update import DEFAULT_EPS, WhyUpdate, analyse
-from .comparison_view import CURSOR_COLOUR, style_plots
+from .theme import CURSOR_COLOUR, style_plots
 
 GATE_COLOUR = "#2ca02c"
 CANDIDATE_COLOUR = "#1f77b4"
