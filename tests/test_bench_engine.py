@@ -29,7 +29,7 @@ def test_quick_run_prints_table_and_ratio_line():
     header = next(line for line in lines if line.split()[:2] == ["H", "T"])
     assert header.split()[2:5] == ["engine", "loop", "eng-numpy"], header
     row = next(line for line in lines if line.split()[:2] == ["8", "50"]).split()
-    assert row[3] in ("numba", "numpy"), row
+    assert row[3] in ("numba", "hybrid", "numpy"), row
     number = r"\d+\.\d+"
     assert re.fullmatch(
         rf"engine/torch throughput ratio: H=8 {number}", lines[-1]

@@ -6,6 +6,9 @@ compiled call instead of ~10 NumPy calls per step, and fills exactly the same
 records: ``rec.rows`` ([Γ_u Γ_f Γ_o c̃ | c | tanh c | a | write] per step)
 and ``rec.pre_a`` (W_a·a⟨t−1⟩, unscaled). The NumPy loop stays the reference
 and the fallback; ``tests/engine/test_jit.py`` holds the two together.
+For large H, where OpenBLAS's two-thread GEMV beats :func:`fast_steps`'s
+one-core one, ``trace._Direction`` calls that GEMV and then
+:func:`step_cells` — the rest of the step — once per step.
 
 Importing this module imports numba (~0.15 s) but compiles nothing; only
 ``trace._Direction`` imports it, on the first run, never the import of
@@ -32,7 +35,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-__all__ = ["fast_steps", "tanh32"]
+__all__ = ["fast_steps", "step_cells", "tanh32"]
 
 # tanh for float32 computed in float64 and rounded once: tanh|x| =
 # 1 − 2/(e^{2|x|} + 1), with e^y = 2^k·e^r (k = round(y/ln 2), |r| ≤ ln2/2,
@@ -171,7 +174,6 @@ def fast_steps(pre_x, bias, W_a_T, pre_a, rows, c0, a0, lo, hi, reverse, half):
     """
     T = rows.shape[0]
     H = c0.shape[0]
-    G = 4 * H
     if reverse:
         first, stop, step = hi - 1, lo - 1, -1
     else:
@@ -186,22 +188,36 @@ def fast_steps(pre_x, bias, W_a_T, pre_a, rows, c0, a0, lo, hi, reverse, half):
     for t in range(first, stop, step):
         za = pre_a[t]
         row = rows[t]
-        zx = pre_x[t]
         _gemv(W_a_T, a_prev, za)
-        # Gates: (W_x·x + b) first, then + W_a·a, as the NumPy loop adds.
-        for j in range(3 * H):
-            z = za[j] + (zx[j] + bias[j])
-            row[j] = half * _tanh(half * z) + half
-        for j in range(3 * H, G):
-            row[j] = _tanh(za[j] + (zx[j] + bias[j]))
-        # Per unit: write, c, tanh c, a in one pass.
-        for k in range(H):
-            write = row[k] * row[3 * H + k]
-            c = row[H + k] * c_prev[k] + write
-            tc = _tanh(c)
-            row[4 * H + k] = c
-            row[5 * H + k] = tc
-            row[6 * H + k] = row[2 * H + k] * tc
-            row[7 * H + k] = write
+        step_cells(za, pre_x[t], bias, row, c_prev, half)
         c_prev = row[4 * H:5 * H]
         a_prev = row[6 * H:7 * H]
+
+
+@njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+def step_cells(za, zx, bias, row, c_prev, half):
+    """Everything of one step after W_a·a⟨t−1⟩, written into its record row.
+
+    ``za`` is W_a·a⟨t−1⟩ (unscaled), ``zx`` W_x·x⟨t⟩, ``row`` the step's
+    record row [Γ_u Γ_f Γ_o c̃ | c | tanh c | a | write], ``c_prev`` c⟨t−1⟩.
+    :func:`fast_steps` calls it after its own GEMV; for large H the NumPy
+    side calls it after OpenBLAS's (two-thread) GEMV, one call per step in
+    place of ~9 NumPy calls.
+    """
+    H = c_prev.shape[0]
+    G = 4 * H
+    # Gates: (W_x·x + b) first, then + W_a·a, as the NumPy loop adds.
+    for j in range(3 * H):
+        z = za[j] + (zx[j] + bias[j])
+        row[j] = half * _tanh(half * z) + half
+    for j in range(3 * H, G):
+        row[j] = _tanh(za[j] + (zx[j] + bias[j]))
+    # Per unit: write, c, tanh c, a in one pass.
+    for k in range(H):
+        write = row[k] * row[3 * H + k]
+        c = row[H + k] * c_prev[k] + write
+        tc = _tanh(c)
+        row[4 * H + k] = c
+        row[5 * H + k] = tc
+        row[6 * H + k] = row[2 * H + k] * tc
+        row[7 * H + k] = write

@@ -31,8 +31,9 @@ _ROW = 8
 # Largest W_a (elements, 4H·H) for which the fast path multiplies a·W_aᵀ.
 _TRANSPOSED_MAX = 1 << 18
 # Largest W_a (elements) for which the compiled loop (jit.py) runs the steps.
-# Its GEMV runs on one core; beyond this size OpenBLAS's two-thread GEMV in
-# the NumPy loop is faster and the ~10 NumPy calls per step cost little.
+# Its GEMV runs on one core; beyond this size OpenBLAS's two-thread GEMV is
+# faster, and the steps are hybrid: that GEMV, then one compiled call
+# (jit.step_cells) for the rest of the step.
 _JIT_MAX = 1 << 18
 # Environment switch that forces the NumPy loop (tests, comparisons).
 _NO_JIT_ENV = "LSTM_VIEWER_NO_JIT"
@@ -309,10 +310,16 @@ class _Direction:
         self.unscale = 1 / self.scale
         # The compiled loop, where it applies, needs only W_aᵀ (contiguous,
         # unscaled: it halves the sigmoid rows' pre-activations itself).
-        self.jit = _jit() if self.fast and 4 * H * H <= _JIT_MAX else None
+        # Above _JIT_MAX the steps are hybrid: OpenBLAS's GEMV over W_a (its
+        # two-thread product) then one compiled call for the rest of the step.
+        jit = _jit() if self.fast else None
+        self.jit = jit if 4 * H * H <= _JIT_MAX else None
+        self.cells = jit.step_cells if jit is not None and self.jit is None else None
+        self.half = np.dtype(dtype).type(0.5)
         if self.jit is not None:
             self.W_a_T = np.ascontiguousarray(self.W_a.T)
-            self.half = np.dtype(dtype).type(0.5)
+            return
+        if self.cells is not None:
             return
         W_a_scaled = self.W_a * self.scale[:, None]
         # The per-step GEMV a⟨t−1⟩·W_aᵀ is the hot spot. Below ~1 MiB of
@@ -349,10 +356,36 @@ class _Direction:
             self.jit.fast_steps(rec.pre_x, rec.bias.astype(self.dtype, copy=False), self.W_a_T,
                                 rec.pre_a, rec.rows, rec.c0, rec.a0, lo, hi, self.reverse,
                                 self.half)
+        elif self.cells is not None:
+            self._hybrid_steps(rec, lo, hi)
         elif self.fast:
             self._fast_steps(rec, order, lo, hi)
         else:
             self._general_steps(rec, order)
+
+    def _hybrid_steps(self, rec: DirectionTrace, lo: int, hi: int) -> None:
+        """Large H: per step OpenBLAS's W_a·a⟨t−1⟩, then one compiled call.
+
+        Same records and numerics as :func:`.jit.fast_steps` (up to the order
+        of the terms inside the GEMV); W_a is unscaled, so ``pre_a`` is
+        written as recorded and needs no unhalving.
+        """
+        T = rec.x.shape[0]
+        before = hi if self.reverse else lo - 1
+        if 0 <= before < T:
+            c_prev, a_prev = rec.c[before], rec.a[before]
+        else:
+            c_prev, a_prev = rec.c0, rec.a0
+        # Views handed out by zip, once per step; nothing else per step in Python.
+        views = [r[lo:hi] for r in (rec.pre_a, rec.pre_x, rec.rows, rec.c, rec.a)]
+        if self.reverse:
+            views = [v[::-1] for v in views]
+        bias = rec.bias.astype(self.dtype, copy=False)
+        dot, cells, W, half = np.dot, self.cells, self.W_a, self.half
+        for za, zx, row, c, a in zip(*views, strict=True):
+            dot(W, a_prev, za)
+            cells(za, zx, bias, row, c_prev, half)
+            c_prev, a_prev = c, a
 
     def _fast_steps(self, rec: DirectionTrace, order, lo: int, hi: int) -> None:
         H = self.H

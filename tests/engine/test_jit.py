@@ -151,10 +151,32 @@ def test_large_weights_each_step_exact(monkeypatch, rng):
             assert worst < 2e-6, (env, cell.reverse, worst)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("chunk", [1, 7, 1000])
+def test_hybrid_loop_matches_numpy_loop(monkeypatch, rng, dtype, chunk):
+    # Above _JIT_MAX the steps are hybrid (OpenBLAS GEMV + jit.step_cells);
+    # a lowered threshold sends these small layers there.
+    monkeypatch.setattr(trace, "_JIT_MAX", 0)
+    model = _model(rng, 4, (12, 9), bidirectional=True, head=3)
+    x = rng.standard_normal((50, 4))
+    state = [[(rng.standard_normal(12), rng.standard_normal(12)) for _ in range(2)],
+             [(rng.standard_normal(9), rng.standard_normal(9)) for _ in range(2)]]
+    cell = model.layers[0].cells[0]
+    monkeypatch.delenv("LSTM_VIEWER_NO_JIT", raising=False)
+    runner = trace._Direction(cell, dtype, LayerInterventions([], 12, 0))
+    assert runner.jit is None and runner.cells is jit.step_cells
+
+    def make_run():
+        return TraceRun(model, x, dtype=dtype, initial_state=state, chunk=chunk).finish()
+
+    _assert_same(*_both(monkeypatch, make_run), dtype)
+
+
 def test_bench_sizes_match(monkeypatch):
-    # The benchmark's own sizes at H = 64 and 256, a sequence of 300 steps.
+    # The benchmark's own sizes (numba loop at 64 and 256, hybrid at 1024),
+    # a sequence of 300 steps.
     rng = np.random.default_rng(7)
-    for H in (64, 256):
+    for H in (64, 256, 1024):
         model = _model(rng, 64, (H,), bidirectional=False)
         x = rng.standard_normal((300, 64)).astype(np.float32)
         _assert_same(*_both(monkeypatch, lambda m=model, x=x: run(m, x, dtype=np.float32)),
