@@ -8,7 +8,7 @@ and ``rec.pre_a`` (W_a·a⟨t−1⟩, unscaled). The NumPy loop stays the refere
 and the fallback; ``tests/engine/test_jit.py`` holds the two together.
 For large H, where OpenBLAS's two-thread GEMV beats :func:`fast_steps`'s
 one-core one, ``trace._Direction`` calls that GEMV and then
-:func:`step_cells` — the rest of the step — once per step.
+:func:`step_cells_canonical` — the rest of the step — once per step.
 
 Importing this module imports numba (~0.15 s) but compiles nothing; only
 ``trace._Direction`` imports it, on the first run, never the import of
@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-__all__ = ["fast_steps", "step_cells", "tanh32"]
+__all__ = ["fast_steps", "step_cells", "step_cells_canonical", "tanh32"]
 
 # tanh for float32 computed in float64 and rounded once: tanh|x| =
 # 1 − 2/(e^{2|x|} + 1), with e^y = 2^k·e^r (k = round(y/ln 2), |r| ≤ ln2/2,
@@ -221,3 +221,20 @@ def step_cells(za, zx, bias, row, c_prev, half):
         row[5 * H + k] = tc
         row[6 * H + k] = row[2 * H + k] * tc
         row[7 * H + k] = write
+
+
+@njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+def step_cells_canonical(product, za, zx, bias, row, c_prev, half):
+    """:func:`step_cells` after a GEMV over W_a in the model's block order.
+
+    ``product`` is W_a·a⟨t−1⟩ in canonical block order (u, f, c̃, o); it is
+    copied into ``za`` (the step's ``pre_a`` record) in stored order
+    (u, f, o, c̃), then the step proceeds as :func:`step_cells`.
+    """
+    H = c_prev.shape[0]
+    for j in range(2 * H):
+        za[j] = product[j]
+    for j in range(H):
+        za[2 * H + j] = product[3 * H + j]
+        za[3 * H + j] = product[2 * H + j]
+    step_cells(za, zx, bias, row, c_prev, half)

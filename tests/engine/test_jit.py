@@ -154,7 +154,7 @@ def test_large_weights_each_step_exact(monkeypatch, rng):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("chunk", [1, 7, 1000])
 def test_hybrid_loop_matches_numpy_loop(monkeypatch, rng, dtype, chunk):
-    # Above _JIT_MAX the steps are hybrid (OpenBLAS GEMV + jit.step_cells);
+    # Above _JIT_MAX the steps are hybrid (OpenBLAS GEMV + jit.step_cells_canonical);
     # a lowered threshold sends these small layers there.
     monkeypatch.setattr(trace, "_JIT_MAX", 0)
     model = _model(rng, 4, (12, 9), bidirectional=True, head=3)
@@ -164,7 +164,7 @@ def test_hybrid_loop_matches_numpy_loop(monkeypatch, rng, dtype, chunk):
     cell = model.layers[0].cells[0]
     monkeypatch.delenv("LSTM_VIEWER_NO_JIT", raising=False)
     runner = trace._Direction(cell, dtype, LayerInterventions([], 12, 0))
-    assert runner.jit is None and runner.cells is jit.step_cells
+    assert runner.jit is None and runner.cells is jit.step_cells_canonical
 
     def make_run():
         return TraceRun(model, x, dtype=dtype, initial_state=state, chunk=chunk).finish()
