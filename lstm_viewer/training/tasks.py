@@ -71,8 +71,13 @@ class Task:
         raise NotImplementedError
 
     def examples(self, split: str = "test") -> list:
-        """The fixed evaluation set of ``split`` ("test" or "train")."""
-        raise NotImplementedError
+        """The fixed evaluation set of ``split`` ("test" or "train").
+
+        By default ``N_TEST`` sequences of ``LENGTH`` steps drawn by
+        :meth:`sample` from the split's own seed.
+        """
+        rng = np.random.default_rng(SPLIT_SEEDS[split])
+        return [self.sample(rng, self.LENGTH) for _ in range(self.N_TEST)]
 
     def targets(self, ids) -> tuple[np.ndarray, np.ndarray]:
         """``(targets, scored)`` for any input ``ids``, by the rule that :meth:`sample` follows.
@@ -253,10 +258,6 @@ class CountingTask(Task):
         digits = self.index("0") + np.clip(depth, 0, self.MAX_DEPTH)
         return digits.astype(np.int64), scored
 
-    def examples(self, split="test"):
-        rng = np.random.default_rng(SPLIT_SEEDS[split])
-        return [self.sample(rng, self.LENGTH) for _ in range(self.N_TEST)]
-
 
 class TimingTask(Task):
     """Emit ``!`` every k steps after the last start signal ``S``.
@@ -327,10 +328,6 @@ class TimingTask(Task):
             ids, targets, scored = self.sample(rng, self.LENGTH)
             rows.append((ids, targets, scored.astype(float)))
         return _stack(rows)
-
-    def examples(self, split="test"):
-        rng = np.random.default_rng(SPLIT_SEEDS[split])
-        return [self.sample(rng, self.LENGTH) for _ in range(self.N_TEST)]
 
 
 # Files of the Python standard library (3.11) in the shipped corpus. The
