@@ -104,7 +104,9 @@ class DirectionTrace:
         self.reverse = cell.reverse
         self.hidden_size = H
         self.x = x
-        self.bias = _permute_blocks(cell.b, H)
+        # In the run's dtype, as every other operand: a model may hold
+        # float64 weights run in float32.
+        self.bias = _permute_blocks(np.asarray(cell.b, dtype), H)
         self.pre_x = np.empty((T, 4 * H), dtype)
         self.pre_a = np.empty((T, 4 * H), dtype)
         self.pre_c = np.empty((T, 3 * H), dtype) if cell.peephole is not None else None
@@ -355,9 +357,7 @@ class _Direction:
             lo, hi = start, stop
             order = range(lo, hi)
         if self.jit is not None:
-            # The bias in the run's dtype, as every other operand (a model
-            # may hold float64 weights run in float32).
-            self.jit.fast_steps(rec.pre_x, rec.bias.astype(self.dtype, copy=False), self.W_a_T,
+            self.jit.fast_steps(rec.pre_x, rec.bias, self.W_a_T,
                                 rec.pre_a, rec.rows, rec.c0, rec.a0, lo, hi, self.reverse,
                                 self.half)
         elif self.cells is not None:
@@ -384,7 +384,7 @@ class _Direction:
         views = [r[lo:hi] for r in (rec.pre_a, rec.pre_x, rec.rows, rec.c, rec.a)]
         if self.reverse:
             views = [v[::-1] for v in views]
-        bias = rec.bias.astype(self.dtype, copy=False)
+        bias = rec.bias
         # W_a·a⟨t−1⟩ in canonical block order, reordered into pre_a by `cells`.
         product = np.empty(4 * self.H, self.dtype)
         dot, cells, W, half = np.dot, self.cells, self.W_a_canonical, self.half
