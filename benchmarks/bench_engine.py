@@ -6,9 +6,10 @@ Four contenders, each timed in its own fresh process:
     ``lstm_viewer.engine.run`` as it runs by default — records every
     intermediate of every step (gates, c, a, tanh c, write, and the
     pre-activations split in parts). With numba installed its fast path
-    steps through the compiled loop of ``lstm_viewer/engine/jit.py``
-    ("numba"), or for large H through OpenBLAS's GEMV plus one compiled call
-    per step ("hybrid"); the table says which loop ran at each H.
+    steps through the compiled loop of ``lstm_viewer/engine/jit.py`` on one
+    core ("numba"), or on two where W_a fits two cores' L2 caches but not
+    one ("pair"), or for large H through OpenBLAS's GEMV plus one compiled
+    call per step ("hybrid"); the table says which loop ran at each H.
 ``engine-numpy``
     The same with ``LSTM_VIEWER_NO_JIT=1``: the pure-NumPy step loop.
 ``torch``
@@ -110,9 +111,7 @@ def _engine_loop(H: int) -> str:
     """Which step loop the engine's fast path takes at this H in this process."""
     from lstm_viewer.engine import trace
 
-    if not trace.jit_available():
-        return "numpy"
-    return "numba" if 4 * H * H <= trace._JIT_MAX else "hybrid"
+    return trace.choose_loop(H, 4, True, trace.jit_available())
 
 
 def _torch_setup(H: int, T: int, seed: int):

@@ -13,14 +13,18 @@ bidirectional layer (the reverse direction is *computed* from T−1 down to 0).
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from collections.abc import Iterator
 
 import numpy as np
 
+from .blas import single_thread
 from .cell import softmax
 from .interventions import Intervention, LayerInterventions, parse_all
 from .model import CellWeights, LSTMModel, ModelError
+from .pages import populate
 
 # Canonical blocks (update, forget, candidate, output) -> stored blocks
 # (update, forget, output, candidate): sigmoid gates adjacent.
@@ -35,6 +39,10 @@ _TRANSPOSED_MAX = 1 << 18
 # faster, and the steps are hybrid: that GEMV, then one compiled call
 # (jit.step_cells) for the rest of the step.
 _JIT_MAX = 1 << 18
+# The two-thread loop runs where W_a is more than _L2_SHARE of one core's L2
+# cache and at most _L2_PAIR_MAX of them (see choose_loop).
+_L2_SHARE = 0.75
+_L2_PAIR_MAX = 2.0
 # Environment switch that forces the NumPy loop (tests, comparisons).
 _NO_JIT_ENV = "LSTM_VIEWER_NO_JIT"
 _jit_module = None
@@ -69,6 +77,74 @@ def _jit():
             module = None
         _jit_module = module
     return _jit_module
+
+
+@functools.lru_cache(maxsize=1)
+def l2_cache_bytes() -> int | None:
+    """Size of one core's L2 cache (Linux sysfs), or None when unknown."""
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        entries = os.listdir(base)
+    except OSError:
+        return None
+    for entry in sorted(entries):
+        try:
+            with open(os.path.join(base, entry, "level")) as f:
+                level = f.read().strip()
+            with open(os.path.join(base, entry, "size")) as f:
+                size = f.read().strip()
+        except OSError:
+            continue
+        if level == "2" and size[:-1].isdigit() and size[-1] in "KM":
+            return int(size[:-1]) << (10 if size[-1] == "K" else 20)
+    return None
+
+
+def usable_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def choose_loop(H: int, itemsize: int, fast: bool, jit: bool, threads: int | None = None) -> str:
+    """Which step loop runs a direction of hidden size H.
+
+    Parameters
+    ----------
+    H : int
+    itemsize : int
+        Bytes per value of the run's dtype.
+    fast : bool
+        False for peepholes or interventions, which take the general loop.
+    jit : bool
+        Whether the compiled loops (numba) are available.
+    threads : int or None
+        1 keeps the run on one core; None or more allow two.
+
+    Returns
+    -------
+    str
+        ``"general"`` (NumPy, peepholes/interventions), ``"numpy"`` (NumPy
+        fast loop), ``"numba"`` (compiled, one core), ``"pair"`` (compiled,
+        two cores, jit.PairSteps) or ``"hybrid"`` (BLAS GEMV + compiled rest).
+    """
+    if not fast:
+        return "general"
+    if not jit:
+        return "numpy"
+    weights = 4 * H * H * itemsize
+    l2 = l2_cache_bytes()
+    # Two cores pay where W_a does not fit one core's L2 but its halves about
+    # do. Measured with a 1 MiB L2, µs a step (two threads / one): H = 256
+    # 10.6 / 12.1, H = 288 11.9 / 19.1 (BLAS), H = 320 13.6 / 22.5 (BLAS);
+    # at H = 384 and above both halves stream from L3 and BLAS's GEMV is as
+    # fast or faster, and below H ≈ 220 the one-core loop is as fast.
+    if ((threads is None or threads >= 2) and l2 is not None and H >= 2
+            and _L2_SHARE * l2 < weights <= _L2_PAIR_MAX * l2 and usable_cores() >= 2):
+        return "pair"
+    return "numba" if 4 * H * H <= _JIT_MAX else "hybrid"
 
 
 class InputError(ModelError):
@@ -293,7 +369,8 @@ def prepare_inputs(model: LSTMModel, inputs, dtype=np.float32) -> tuple[np.ndarr
 class _Direction:
     """Prepared weights of one direction and the loop that fills its records."""
 
-    def __init__(self, cell: CellWeights, dtype, interventions: LayerInterventions):
+    def __init__(self, cell: CellWeights, dtype, interventions: LayerInterventions,
+                 threads: int | None = None):
         H = cell.hidden_size
         self.H = H
         self.dtype = dtype
@@ -316,14 +393,21 @@ class _Direction:
         # That GEMV runs over the model's W_a as it is (canonical block order,
         # no copy; the compiled call reorders the 4H products), which saves
         # copying W_a — 16 MiB at H = 1024 — on every run.
+        # Where W_a is between one and two L2 caches, the compiled loop runs
+        # on two cores (jit.PairSteps), each keeping half of it cached.
         jit = _jit() if self.fast else None
-        self.jit = jit if 4 * H * H <= _JIT_MAX else None
-        self.cells = jit.step_cells_canonical if jit is not None and self.jit is None else None
+        self.loop = choose_loop(H, np.dtype(dtype).itemsize, self.fast, jit is not None, threads)
+        self.jit = jit if self.loop == "numba" else None
+        self.cells = jit.step_cells_canonical if self.loop == "hybrid" else None
+        self.pair = None
         self.half = np.dtype(dtype).type(0.5)
         if self.cells is not None:
             self.W_a_canonical = np.ascontiguousarray(cell.W_a, dtype)
             return
         self.W_a = _permute_blocks(np.asarray(cell.W_a, dtype), H)
+        if self.loop == "pair":
+            self.pair = jit.PairSteps(np.ascontiguousarray(self.W_a.T))
+            return
         if self.jit is not None:
             self.W_a_T = np.ascontiguousarray(self.W_a.T)
             return
@@ -345,7 +429,30 @@ class _Direction:
         if c0 is not None:
             rec.c0[:] = c0
         # One matrix product for the input projection of the whole sequence.
-        np.matmul(rec.x, self.W_x.T, out=rec.pre_x)
+        if self.pair is None:
+            np.matmul(rec.x, self.W_x.T, out=rec.pre_x)
+            return
+        # Two-thread loop: the records' pages are populated and the product
+        # computed by two threads, each over half of the sequence, with BLAS
+        # on one thread each — BLAS's own threads spin for a while after a
+        # product (OpenBLAS: ~0.1 s), and one spinning on the second core
+        # halves the loop that follows (measured 10 → 20-40 µs a step).
+        T = rec.x.shape[0]
+        records = [r for r in (rec.pre_x, rec.rows, rec.pre_a) if r.size]
+
+        def prepare(lo: int, hi: int) -> None:
+            np.matmul(rec.x[lo:hi], self.W_x.T, out=rec.pre_x[lo:hi])
+
+        for r in records:
+            populate(r)
+        with single_thread():
+            helper = threading.Thread(target=prepare, args=(T // 2, T),
+                                      name="lstm-viewer-prepare", daemon=True)
+            helper.start()
+            try:
+                prepare(0, T // 2)
+            finally:
+                helper.join()
 
     def steps(self, rec: DirectionTrace, start: int, stop: int) -> None:
         """Compute processing steps ``start..stop-1`` (in time order for reverse)."""
@@ -356,7 +463,10 @@ class _Direction:
         else:
             lo, hi = start, stop
             order = range(lo, hi)
-        if self.jit is not None:
+        if self.pair is not None:
+            self.pair.steps(rec.pre_x, rec.bias, rec.pre_a, rec.rows, rec.c0, rec.a0,
+                            lo, hi, self.reverse, self.half)
+        elif self.jit is not None:
             self.jit.fast_steps(rec.pre_x, rec.bias, self.W_a_T,
                                 rec.pre_a, rec.rows, rec.c0, rec.a0, lo, hi, self.reverse,
                                 self.half)
@@ -511,13 +621,21 @@ class TraceRun:
     interventions : list of Intervention or spec strings, optional
     chunk : int
         Steps computed between two progress reports.
+    threads : int or None
+        1 keeps the run on the calling thread; None (default) lets a layer
+        whose W_a fits two cores' caches but not one run on two threads
+        (:func:`choose_loop`). The numbers agree to rounding: the two
+        loops add the terms of W_a·a⟨t−1⟩ in a different order.
     """
 
     def __init__(self, model: LSTMModel, inputs, dtype=np.float32, initial_state=None,
-                 interventions=(), chunk: int = 2048):
+                 interventions=(), chunk: int = 2048, threads: int | None = None):
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise ModelError(f"dtype must be float32 or float64, got {dtype}")
+        if threads is not None and (not isinstance(threads, (int, np.integer)) or threads < 1):
+            raise ModelError(f"threads must be None or a positive integer, got {threads!r}")
+        self.threads = threads
         self.model = model
         self.dtype = dtype
         self.chunk = max(1, int(chunk))
@@ -548,7 +666,8 @@ class TraceRun:
             directions = []
             for d, cell in enumerate(layer.cells):
                 runner = _Direction(cell, self.dtype,
-                                    LayerInterventions(self.interventions, cell.hidden_size, k))
+                                    LayerInterventions(self.interventions, cell.hidden_size, k),
+                                    self.threads)
                 rec = DirectionTrace(cell, x, self.dtype)
                 a0, c0 = self._initial(k, d)
                 runner.begin(rec, a0, c0)
@@ -578,6 +697,11 @@ class TraceRun:
         return self.trace
 
 
-def run(model: LSTMModel, inputs, dtype=np.float32, initial_state=None, interventions=()) -> Trace:
-    """Run ``inputs`` through ``model`` and return the full :class:`Trace`."""
-    return TraceRun(model, inputs, dtype, initial_state, interventions, chunk=1 << 30).finish()
+def run(model: LSTMModel, inputs, dtype=np.float32, initial_state=None, interventions=(),
+        threads: int | None = None) -> Trace:
+    """Run ``inputs`` through ``model`` and return the full :class:`Trace`.
+
+    Parameters as :class:`TraceRun`.
+    """
+    return TraceRun(model, inputs, dtype, initial_state, interventions, chunk=1 << 30,
+                    threads=threads).finish()

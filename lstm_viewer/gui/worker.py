@@ -29,7 +29,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..engine import TraceRun
-from ..training.blas import single_thread
+from ..engine.blas import single_thread
 
 _THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 _IDS = itertools.count(1)
@@ -173,8 +173,9 @@ class EngineWorker(QObject):
 
     def _compute(self, job: Job, t0: float) -> None:
         try:
+            # One core for the engine: the other stays free for the GUI thread.
             run = TraceRun(job.model, job.inputs, interventions=job.interventions,
-                           chunk=chunk_for(job.model))
+                           chunk=chunk_for(job.model), threads=1)
             last = 0.0
             for fraction in run:
                 if job.id != self._wanted:

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..engine.interventions import parse_all
 from ..engine.trace import run
-from .blas import single_thread
+from ..engine.blas import single_thread
 from .tasks import TASKS, get_task
 
 

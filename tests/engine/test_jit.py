@@ -1,9 +1,10 @@
-"""The compiled step loop (engine/jit.py) against the NumPy loop it replaces.
+"""The compiled step loops (engine/jit.py) against the NumPy loop they replace.
 
 Every record the fast path fills — gates, c, tanh c, a, write (``rows``)
 and W_a·a⟨t−1⟩ (``pre_a``) — must match the NumPy loop over random models,
 both directions, several layers, chunk boundaries and initial states, in
-float32 and float64. Skipped when numba is not installed.
+float32 and float64 — on one core, on two (jit.PairSteps) and hybrid with
+BLAS. Skipped when numba is not installed.
 """
 
 import subprocess
@@ -205,3 +206,109 @@ def test_engine_import_does_not_import_numba():
     code = ("import sys, lstm_viewer.engine; "
             "assert 'numba' not in sys.modules and 'llvmlite' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------
+# The two-thread loop (jit.PairSteps)
+# --------------------------------------------------------------------------
+
+def _force_pair(monkeypatch):
+    """Send every fast direction to the two-thread loop, whatever its size."""
+    real = trace.choose_loop
+
+    def pair_where_fast(H, itemsize, fast, jit_ok, threads=None):
+        loop = real(H, itemsize, fast, jit_ok, threads)
+        return "pair" if loop in ("numba", "hybrid") and threads != 1 and H >= 2 else loop
+
+    monkeypatch.setattr(trace, "choose_loop", pair_where_fast)
+
+
+def test_choose_loop_by_cache_size(monkeypatch):
+    monkeypatch.setattr(trace, "l2_cache_bytes", lambda: 1 << 20)
+    monkeypatch.setattr(trace, "usable_cores", lambda: 2)
+    # float32: W_a is 16·H² bytes; two threads between 0.75 and 2 L2 caches.
+    assert trace.choose_loop(64, 4, True, True) == "numba"
+    assert trace.choose_loop(200, 4, True, True) == "numba"
+    assert trace.choose_loop(256, 4, True, True) == "pair"
+    assert trace.choose_loop(362, 4, True, True) == "pair"
+    assert trace.choose_loop(363, 4, True, True) == "hybrid"
+    assert trace.choose_loop(1024, 4, True, True) == "hybrid"
+    # float64 doubles the bytes: pairs from H = 157 (> 0.75 MiB) to 256 (2 MiB).
+    assert trace.choose_loop(156, 8, True, True) == "numba"
+    assert trace.choose_loop(157, 8, True, True) == "pair"
+    assert trace.choose_loop(256, 8, True, True) == "pair"
+    assert trace.choose_loop(300, 8, True, True) == "hybrid"
+    # One core asked for, one core available, cache unknown: never two threads.
+    assert trace.choose_loop(256, 4, True, True, threads=1) == "numba"
+    assert trace.choose_loop(256, 4, True, True, threads=2) == "pair"
+    monkeypatch.setattr(trace, "usable_cores", lambda: 1)
+    assert trace.choose_loop(256, 4, True, True) == "numba"
+    monkeypatch.setattr(trace, "usable_cores", lambda: 2)
+    monkeypatch.setattr(trace, "l2_cache_bytes", lambda: None)
+    assert trace.choose_loop(256, 4, True, True) == "numba"
+    # No numba, peepholes or interventions: the NumPy loops.
+    assert trace.choose_loop(256, 4, True, False) == "numpy"
+    assert trace.choose_loop(256, 4, False, True) == "general"
+
+
+def test_threads_argument_checked(rng):
+    model = _model(rng, 3, (5,), False)
+    for bad in (0, -1, 1.5, "2"):
+        with pytest.raises(trace.ModelError, match="threads"):
+            run(model, rng.standard_normal((4, 3)), threads=bad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("chunk", [1, 7, 1000])
+def test_pair_loop_matches_numpy_loop(monkeypatch, rng, dtype, chunk):
+    _force_pair(monkeypatch)
+    # Sizes around the split (2 units: one each; 17, 40: uneven halves).
+    model = _model(rng, 4, (2, 17, 40), bidirectional=True, head=3)
+    x = rng.standard_normal((50, 4))
+    state = [[(rng.standard_normal(H), rng.standard_normal(H)) for _ in range(2)]
+             for H in (2, 17, 40)]
+    monkeypatch.delenv("LSTM_VIEWER_NO_JIT", raising=False)
+    runner = trace._Direction(model.layers[1].cells[0], dtype, LayerInterventions([], 17, 1))
+    assert runner.loop == "pair" and runner.pair is not None
+
+    def make_run():
+        return TraceRun(model, x, dtype=dtype, initial_state=state, chunk=chunk).finish()
+
+    _assert_same(*_both(monkeypatch, make_run), dtype)
+
+
+def test_pair_loop_one_thread_run_and_threads_argument(monkeypatch, rng):
+    # threads=1 takes the one-core loop; the two agree to rounding, and the
+    # two-thread run leaves no thread behind.
+    _force_pair(monkeypatch)
+    monkeypatch.delenv("LSTM_VIEWER_NO_JIT", raising=False)
+    import threading
+
+    model = _model(rng, 5, (33,), bidirectional=False)
+    x = rng.standard_normal((80, 5))
+    before = set(threading.enumerate())
+    two = run(model, x, threads=None)
+    assert set(threading.enumerate()) <= before
+    one = run(model, x, threads=1)
+    _assert_same(_records(two), _records(one), np.float32)
+
+
+def test_pair_partner_failure_raises_and_stops(monkeypatch, rng):
+    # If the second thread fails, the first must stop waiting for it and
+    # the failure must reach the caller — not a hang, not a silent result.
+    import threading
+
+    _force_pair(monkeypatch)
+    monkeypatch.delenv("LSTM_VIEWER_NO_JIT", raising=False)
+    real = jit.pair_steps
+
+    def failing(*args):
+        if args[-1] == 1:
+            raise RuntimeError("partner failed")
+        return real(*args)
+
+    monkeypatch.setattr(jit, "pair_steps", failing)
+    model = _model(rng, 5, (33,), bidirectional=False)
+    with pytest.raises(RuntimeError, match="partner failed"):
+        run(model, rng.standard_normal((500, 5)))
+    assert not [t for t in threading.enumerate() if t.name == "lstm-viewer-pair"]

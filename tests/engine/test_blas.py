@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from lstm_viewer.training.blas import blas_threads, single_thread
+from lstm_viewer.engine.blas import blas_threads, single_thread
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Run many small matrix products on one BLAS thread.
 
 Training, evaluation and the GUI's engine worker multiply small matrices
-thousands of times. A multi-threaded BLAS wakes its threads for each of
+thousands of times; the engine's two-thread step loop needs both cores to
+itself (an OpenBLAS thread still spinning after a product takes one). A multi-threaded BLAS wakes its threads for each of
 them, and on a busy 2-core machine the threads spin waiting for each other:
 measured here, one character-model training step took 3.5 s with the default
 threads and 0.23 s with one. threadpoolctl finds whichever BLAS NumPy loaded
