@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .arena import default_arena
 from .blas import single_thread
 from .cell import softmax
 from .interventions import Intervention, LayerInterventions, parse_all
@@ -183,12 +184,14 @@ class DirectionTrace:
         # In the run's dtype, as every other operand: a model may hold
         # float64 weights run in float32.
         self.bias = _permute_blocks(np.asarray(cell.b, dtype), H)
-        self.pre_x = np.empty((T, 4 * H), dtype)
-        self.pre_a = np.empty((T, 4 * H), dtype)
-        self.pre_c = np.empty((T, 3 * H), dtype) if cell.peephole is not None else None
+        # Large records reuse the memory of dropped traces (arena.py).
+        empty = default_arena().empty
+        self.pre_x = empty((T, 4 * H), dtype)
+        self.pre_a = empty((T, 4 * H), dtype)
+        self.pre_c = empty((T, 3 * H), dtype) if cell.peephole is not None else None
         # One row per step holds [Γ_u Γ_f Γ_o c̃ | c | tanh c | a | write] so
         # that a step is computed in a scratch row and stored with one copy.
-        self.rows = np.empty((T, _ROW * H), dtype)
+        self.rows = empty((T, _ROW * H), dtype)
         self.gates = self.rows[:, :4 * H]
         self.c, self.tanh_c, self.a, self.write = (
             self.rows[:, (4 + k) * H:(5 + k) * H] for k in range(4))
