@@ -10,6 +10,9 @@ Four contenders, each timed in its own fresh process:
     core ("numba"), or on two where W_a fits two cores' L2 caches but not
     one ("pair"), or for large H through OpenBLAS's GEMV plus one compiled
     call per step ("hybrid"); the table says which loop ran at each H.
+    Each run's trace is dropped before the next, as the torch contenders
+    drop their outputs, so its records reuse the memory of the previous
+    one (``lstm_viewer/engine/arena.py``).
 ``engine-numpy``
     The same with ``LSTM_VIEWER_NO_JIT=1``: the pure-NumPy step loop.
 ``torch``
