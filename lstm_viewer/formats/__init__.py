@@ -28,10 +28,12 @@ def _loader(fmt: str):
         from .torch_pickle import load as loader
     elif fmt == "safetensors":
         from .safetensors_format import load as loader
-    elif fmt == "keras":
-        from .keras_h5 import load_keras_zip as loader
-    elif fmt == "keras-h5":
-        from .keras_h5 import load_h5 as loader
+    elif fmt in ("keras", "keras-h5"):
+        # libhdf5 can hang on a damaged file: read it in a child process.
+        from .isolated import load_isolated
+
+        def loader(path, fmt=fmt):
+            return load_isolated(fmt, path)
     elif fmt == "onnx":
         from .onnx_format import load as loader
     else:

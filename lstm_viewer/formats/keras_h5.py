@@ -64,6 +64,31 @@ class _Reader:
         # Compressed datasets may exceed the file, but not by this much.
         self.limit = 64 * file_size + (1 << 20)
 
+    def attr(self, obj, name: str, default=None):
+        """Attribute ``name`` of ``obj`` (``default`` when absent), its size checked first.
+
+        A damaged file can claim an attribute of billions of elements; h5py
+        allocates the array before reading it (for strings, an object array
+        it fills element by element), which would stall the load for minutes.
+        """
+        if name not in obj.attrs:
+            return default
+        try:
+            aid = obj.attrs.get_id(name)
+            shape, dtype = aid.shape or (), aid.dtype
+        except Exception as exc:
+            raise LoadError(f"attribute '{name}' cannot be read ({type(exc).__name__}: {exc})") from None
+        if dtype.subdtype is not None:
+            shape = tuple(shape) + dtype.subdtype[1]
+        # Strings are objects: a pointer each plus their bytes.
+        if int(np.prod(shape, dtype=np.float64)) * max(dtype.itemsize, 8) > self.limit:
+            raise LoadError(f"attribute '{name}' claims shape {shape_text(shape)}, "
+                            "larger than the file allows")
+        try:
+            return obj.attrs[name]
+        except Exception as exc:
+            raise LoadError(f"attribute '{name}' cannot be read ({type(exc).__name__}: {exc})") from None
+
     def read(self, ds, name: str) -> np.ndarray:
         h5py = _h5py()
         if not isinstance(ds, h5py.Dataset):
@@ -297,11 +322,11 @@ def _as_str(value) -> str:
 
 def _load_legacy(h5file, reader) -> LSTMModel:
     weights = h5file["model_weights"] if "model_weights" in h5file else h5file
-    layer_names = [_as_str(n) for n in weights.attrs["layer_names"]]
+    layer_names = [_as_str(n) for n in np.ravel(reader.attr(weights, "layer_names"))]
     classes: dict[str, tuple[str, dict]] = {}
     if "model_config" in h5file.attrs:
         try:
-            config = json.loads(_as_str(h5file.attrs["model_config"]))
+            config = json.loads(_as_str(reader.attr(h5file, "model_config")))
         except json.JSONDecodeError:
             raise LoadError("model_config is not valid JSON") from None
         for class_name, cfg in _config_layers(config):
@@ -311,7 +336,7 @@ def _load_legacy(h5file, reader) -> LSTMModel:
         if lname not in weights:
             raise LoadError(f"layer '{lname}' is listed but its weights group is missing")
         g = weights[lname]
-        wnames = [_as_str(n) for n in g.attrs.get("weight_names", [])]
+        wnames = [_as_str(n) for n in np.ravel(reader.attr(g, "weight_names", []))]
         arrays = [reader.read(g[n], n) for n in wnames]
         short = [n.rsplit("/", 1)[-1].split(":")[0] for n in wnames]
         class_name, cfg = classes.get(lname, (None, {"name": lname}))
@@ -339,7 +364,7 @@ def _load_legacy(h5file, reader) -> LSTMModel:
             ], where, cfg)
         else:
             builder.add_other(class_name, cfg, arrays, wnames, where)
-    version = _as_str(h5file.attrs.get("keras_version", "")) or "?"
+    version = _as_str(reader.attr(h5file, "keras_version", "")) or "?"
     return builder.model(f"Keras HDF5 (.h5, keras {version})")
 
 

@@ -28,8 +28,11 @@ FORMAT_TAG = "lstm-viewer"
 VERSION = "1"
 
 
-def to_tensors(model: LSTMModel) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The tensors and metadata strings that represent ``model`` on disk."""
+def to_tensors(model: LSTMModel, dtype=np.float32) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The tensors and metadata strings that represent ``model`` on disk.
+
+    ``dtype`` None keeps each tensor's own dtype.
+    """
     tensors: dict[str, np.ndarray] = {}
     if model.embedding is not None:
         tensors["embedding"] = model.embedding
@@ -53,7 +56,7 @@ def to_tensors(model: LSTMModel) -> tuple[dict[str, np.ndarray], dict[str, str]]
     }
     if model.vocab is not None:
         metadata["vocab"] = json.dumps(model.vocab)
-    return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}, metadata
+    return {k: np.ascontiguousarray(v, dtype=dtype) for k, v in tensors.items()}, metadata
 
 
 def save_native(model: LSTMModel, path: str | Path) -> Path:

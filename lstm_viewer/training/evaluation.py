@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.blas import single_thread
 from ..engine.interventions import parse_all
 from ..engine.trace import run
-from ..engine.blas import single_thread
 from .tasks import TASKS, get_task
 
 

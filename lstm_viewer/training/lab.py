@@ -357,7 +357,7 @@ def _baseline(task) -> float:
     total = 0
     for _, targets, scored in task.examples("test"):
         values, n = np.unique(targets[np.asarray(scored, bool)], return_counts=True)
-        for v, k in zip(values.tolist(), n.tolist()):
+        for v, k in zip(values.tolist(), n.tolist(), strict=True):
             counts[v] = counts.get(v, 0) + k
         total += int(n.sum())
     return max(counts.values()) / total if total else float("nan")

@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from ..engine.model import CellWeights, Head, Layer, LSTMModel
 from ..engine.blas import single_thread
+from ..engine.model import CellWeights, Head, Layer, LSTMModel
 from .network import VARIANTS, Adam, check_variant, init_params, loss_and_grads
 from .tasks import get_task
 

@@ -34,3 +34,39 @@ def _onnx_lstm_graph(path, H=3, I=2, direction="forward", peepholes=True, seed=0
 def make_onnx_lstm():
     """``make_onnx_lstm(path, H=3, I=2, direction=..., peepholes=True, **attrs)`` writes an ONNX LSTM."""
     return _onnx_lstm_graph
+
+
+def _corruption_outcomes(data: bytes, folder, suffix: str, samples: int, seed: int,
+                         limit: float) -> set:
+    """Load ``samples`` copies of ``data`` with 1-5 random bytes changed.
+
+    Each must end in a one-line LoadError or a valid model within ``limit``
+    seconds; returns the outcomes seen ("error", "valid").
+    """
+    import time
+
+    from lstm_viewer.formats import LoadError, load
+
+    rng = np.random.default_rng(seed)
+    outcomes = set()
+    for i in range(samples):
+        b = bytearray(data)
+        for pos in rng.integers(0, len(b), rng.integers(1, 6)):
+            b[pos] = rng.integers(0, 256)
+        path = folder / f"m{i}{suffix}"
+        path.write_bytes(bytes(b))
+        start = time.perf_counter()
+        try:
+            load(path).validate()
+            outcomes.add("valid")
+        except LoadError as exc:
+            assert "\n" not in str(exc)
+            outcomes.add("error")
+        assert time.perf_counter() - start < limit, (path, time.perf_counter() - start)
+    return outcomes
+
+
+@pytest.fixture
+def corruption_outcomes():
+    """The random-corruption check above, as a fixture."""
+    return _corruption_outcomes

@@ -89,7 +89,7 @@ def test_lab_latch_configuration_is_held_out_and_scored_on_recalls():
     assert task.vocab == (".", "a", "b", "c", "d", ">", "?")
     test, again = task.examples("test"), task.examples("test")
     assert len(test) == LabLatchTask.N_TEST and all(len(ids) == LabLatchTask.TEST_LENGTH for ids, _, _ in test)
-    assert all((a[0] == b[0]).all() for a, b in zip(test, again))
+    assert all((a[0] == b[0]).all() for a, b in zip(test, again, strict=True))
     # Same scoring rule as the bundled task: only '?' positions, answered by the stored letter.
     for ids, targets, scored in test[:50]:
         assert (scored == (ids == task.index("?"))).all()
