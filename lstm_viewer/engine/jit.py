@@ -467,6 +467,8 @@ class PairSteps:
         m = pair_split(H)
         self.units = ((0, m), (m, H))
         self.W = [_pack_units(W_a_T, H, k0, k1) for k0, k1 in self.units]
+        # For the one-thread fallback when no thread can be started.
+        self.W_a_T = W_a_T
 
     def steps(self, pre_x, bias, pre_a, rows, c0, a0, lo, hi, reverse, half) -> None:
         """Compute steps ``lo..hi-1`` into the records, as :func:`fast_steps`."""
@@ -489,7 +491,12 @@ class PairSteps:
                 flags[_ABORT] = 1
 
         helper = threading.Thread(target=partner, name="lstm-viewer-pair", daemon=True)
-        helper.start()
+        try:
+            helper.start()
+        except RuntimeError:
+            # The process is out of threads: the same step on this one.
+            fast_steps(pre_x, bias, self.W_a_T, pre_a, rows, c0, a0, lo, hi, reverse, half)
+            return
         try:
             mine = pair_steps(*args(0))
         except BaseException:

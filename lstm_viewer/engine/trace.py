@@ -451,7 +451,11 @@ class _Direction:
         with single_thread():
             helper = threading.Thread(target=prepare, args=(T // 2, T),
                                       name="lstm-viewer-prepare", daemon=True)
-            helper.start()
+            try:
+                helper.start()
+            except RuntimeError:      # out of threads: all of it here
+                prepare(0, T)
+                return
             try:
                 prepare(0, T // 2)
             finally:

@@ -312,3 +312,21 @@ def test_pair_partner_failure_raises_and_stops(monkeypatch, rng):
     with pytest.raises(RuntimeError, match="partner failed"):
         run(model, rng.standard_normal((500, 5)))
     assert not [t for t in threading.enumerate() if t.name == "lstm-viewer-pair"]
+
+
+def test_pair_loop_without_a_thread_falls_back_to_one(monkeypatch, rng):
+    import threading
+
+    _force_pair(monkeypatch)
+    monkeypatch.delenv("LSTM_VIEWER_NO_JIT", raising=False)
+    model = _model(rng, 5, (33,), bidirectional=False)
+    x = rng.standard_normal((60, 5))
+    expected = _records(run(model, x, threads=1))
+
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    got = _records(run(model, x))
+    for name in expected:
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
