@@ -1,4 +1,4 @@
-"""Compiled step loop of the engine's fast path (numba), optional.
+"""Compiled step loops of the engine's fast path (numba; the NumPy loop is the fallback).
 
 :func:`fast_steps` does what ``trace._Direction._fast_steps`` does — the
 chunk of steps of a direction without peepholes or interventions — in one
