@@ -18,6 +18,8 @@ Everything here is stopped when the main window closes.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QWidget
@@ -262,6 +264,9 @@ def install(main_window) -> InterventionsController:
     ctl.why_dock.hide()
     ctl.comparison_dock.visibilityChanged.connect(ctl._on_bottom_dock_visible)
     ctl.why_dock.visibilityChanged.connect(ctl._on_bottom_dock_visible)
+    for dock in (ctl.panel_dock, ctl.comparison_dock, ctl.why_dock):
+        # Tabified docks: opening one from the menu brings its tab to the front.
+        dock.toggleViewAction().triggered.connect(partial(_raise_when_opened, dock))
     menu = w.menuBar().addMenu("E&xperiments")
     menu.addAction(ctl.panel_dock.toggleViewAction())
     menu.addAction(ctl.comparison_dock.toggleViewAction())
@@ -272,6 +277,12 @@ def install(main_window) -> InterventionsController:
     ctl.lab_action.triggered.connect(ctl.show_lab)
     w.interventions = ctl
     return ctl
+
+
+def _raise_when_opened(dock) -> None:
+    # Called after the action toggled the dock; its check state says which way.
+    if dock.toggleViewAction().isChecked():
+        dock.raise_()
 
 
 def _scrolled(widget: QWidget) -> QWidget:

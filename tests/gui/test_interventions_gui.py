@@ -242,3 +242,25 @@ def test_bottom_docks_leave_the_diagram_most_of_the_window(qtbot, tmp_path):
     assert ctl.why.minimumSizeHint().height() < 350
     qtbot.waitUntil(lambda: ctl.why_dock.height() <= 0.45 * win.height(), timeout=5000)
     win.close()
+
+
+def test_dock_opened_from_the_menu_comes_to_the_front(qtbot, tmp_path):
+    from PySide6.QtWidgets import QTabBar
+
+    win, ctl = _window_with_docks(qtbot, tmp_path)
+
+    def front_tab() -> str:
+        for bar in win.findChildren(QTabBar):
+            titles = [bar.tabText(i) for i in range(bar.count())]
+            if "Why the update gate" in titles:
+                return bar.tabText(bar.currentIndex())
+        return ""
+
+    ctl.comparison_dock.toggleViewAction().trigger()
+    ctl.why_dock.toggleViewAction().trigger()
+    qtbot.waitUntil(lambda: front_tab() == "Why the update gate", timeout=5000)
+    # And back: closing and reopening the comparison puts it in front.
+    ctl.comparison_dock.toggleViewAction().trigger()
+    ctl.comparison_dock.toggleViewAction().trigger()
+    qtbot.waitUntil(lambda: front_tab() == "Intact vs intervened", timeout=5000)
+    win.close()
