@@ -15,6 +15,7 @@ spec string            effect                                paper
 ``no-output-tanh``     a = Γ_o ⊙ c                           NOAF
 ``candidate=V``        c̃ := V
 ``freeze``             Γ_f := 1, Γ_u := 0, a := a⟨t−1⟩
+``no-peepholes``       p ⊙ c := 0 (gates stop seeing c)      NP
 =====================  ====================================  =========
 
 Any spec takes ``@UNITS`` (``update=0.5@0,3,5`` or ``@2-6``) and ``#LAYER``
@@ -29,6 +30,10 @@ A frozen unit writes nothing and forgets nothing, so its c stays exactly
 c⟨t−1⟩ and the records show why; its a is held at a⟨t−1⟩ too, the one
 record that then differs from Γ_o ⊙ tanh(c).
 
+``no-peepholes`` zeroes the peephole weights of the chosen units, so the
+recorded p ⊙ c terms are the zeros actually added; on a model without
+peepholes it changes nothing.
+
 Gates are clamped to values in [0, 1] only: a sigmoid gate cannot leave that
 range, and a "gate" of 2 would be a different cell, not a switched-off gate.
 """
@@ -40,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 CLAMPABLE = ("update", "forget", "candidate", "output")
-KINDS = ("clamp", "coupled", "no-candidate-tanh", "no-output-tanh", "freeze")
+KINDS = ("clamp", "coupled", "no-candidate-tanh", "no-output-tanh", "freeze", "no-peepholes")
 
 
 class InterventionError(ValueError):
@@ -108,7 +113,8 @@ class Intervention:
             text = {"coupled": "Γ_u := 1 − Γ_f (CIFG)",
                     "no-candidate-tanh": "c̃ without tanh (NIAF)",
                     "no-output-tanh": "a = Γ_o ⊙ c (NOAF)",
-                    "freeze": "units frozen"}[self.kind]
+                    "freeze": "units frozen",
+                    "no-peepholes": "p ⊙ c := 0 (NP)"}[self.kind]
         if self.units is not None:
             text += f" on units {','.join(str(u) for u in self.units)}"
         if self.layer is not None:
@@ -163,7 +169,8 @@ def _split_suffixes(spec: str) -> tuple[str, str | None, str | None]:
 
 _ALIASES = {"no-update": "update=1", "no-forget": "forget=1", "no-output": "output=1",
             "nig": "update=1", "nfg": "forget=1", "nog": "output=1", "cifg": "coupled",
-            "niaf": "no-candidate-tanh", "noaf": "no-output-tanh"}
+            "niaf": "no-candidate-tanh", "noaf": "no-output-tanh", "np": "no-peepholes",
+            "no-peephole": "no-peepholes"}
 
 
 def parse(spec: str) -> Intervention:
@@ -173,9 +180,10 @@ def parse(spec: str) -> Intervention:
     ----------
     spec : str
         ``update=V``, ``forget=V``, ``output=V``, ``candidate=V``,
-        ``coupled``, ``no-candidate-tanh``, ``no-output-tanh`` or ``freeze``
-        (or the paper names ``nig``, ``nfg``, ``nog``, ``cifg``, ``niaf``,
-        ``noaf``), optionally followed by ``@UNITS`` and ``#LAYER``.
+        ``coupled``, ``no-candidate-tanh``, ``no-output-tanh``, ``freeze`` or
+        ``no-peepholes`` (or the paper names ``nig``, ``nfg``, ``nog``,
+        ``cifg``, ``niaf``, ``noaf``, ``np``), optionally followed by
+        ``@UNITS`` and ``#LAYER``.
 
     Raises
     ------
@@ -218,7 +226,8 @@ def parse(spec: str) -> Intervention:
         return Intervention(text, None, 1.0, units, layer)
     raise InterventionError(
         f"unknown intervention '{spec}'; use update=V, forget=V, output=V, candidate=V, "
-        "coupled, no-candidate-tanh, no-output-tanh or freeze, optionally @UNITS and #LAYER"
+        "coupled, no-candidate-tanh, no-output-tanh, freeze or no-peepholes, "
+        "optionally @UNITS and #LAYER"
     )
 
 
@@ -256,6 +265,19 @@ class LayerInterventions:
                                       for iv in self.items)
         self.output_tanh = not any(iv.kind == "no-output-tanh" and iv.units is None
                                    for iv in self.items)
+        self._no_peepholes = pick("no-peepholes")
+
+    def peephole_mask(self, hidden_size: int) -> np.ndarray | None:
+        """1 where the peepholes stay, 0 on units switched to no peepholes (NP).
+
+        None when no ``no-peepholes`` intervention acts on this layer.
+        """
+        if not self._no_peepholes:
+            return None
+        mask = np.ones(hidden_size)
+        for idx in self._no_peepholes:
+            mask[idx] = 0.0
+        return mask
 
     def __bool__(self) -> bool:
         return bool(self.items)

@@ -380,6 +380,10 @@ class _Direction:
         self.reverse = cell.reverse
         self.W_x = _permute_blocks(np.asarray(cell.W_x, dtype), H)
         self.peephole = None if cell.peephole is None else np.asarray(cell.peephole, dtype)
+        mask = interventions.peephole_mask(H)
+        if self.peephole is not None and mask is not None:
+            # NP: the chosen units' peephole weights are zero for this run.
+            self.peephole = self.peephole * mask.astype(dtype)
         self.iv = interventions
         self.fast = cell.peephole is None and not interventions
         # σ(z) = ½·tanh(½z) + ½: halving the sigmoid rows lets one tanh call

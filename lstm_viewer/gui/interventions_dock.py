@@ -97,6 +97,7 @@ class InterventionsController(QObject):
         model = self.state.model
         self._intact, self._intact_key = None, None
         self.panel.set_layers([] if model is None else [layer.hidden_size for layer in model.layers])
+        self.panel.set_peepholes(model is not None and model.has_peepholes)
         self.panel.set_specs([])
         self.comparison.set_traces(None, None)
         self.why.set_trace(None)

@@ -39,7 +39,10 @@ SWITCHES = (
     ("no-candidate-tanh", "No candidate tanh (NIAF)", "The candidate is not squashed: candidate = z_c."),
     ("no-output-tanh", "No output tanh (NOAF)", "c is shown unsquashed: a = Γ_o ⊙ c."),
     ("freeze", "Freeze units", "The chosen units keep their state: no write, no forget."),
+    ("no-peepholes", "No peepholes  p ⊙ c := 0 (NP)",
+     "The gates stop seeing the cell state c (models with peepholes only)."),
 )
+_NEEDS_PEEPHOLES = "no-peepholes"
 # (target, label, low, high, default) of the clamps.
 CLAMPS = (
     ("update", "Clamp Γ_u to", 0.0, 1.0, 0.0),
@@ -151,6 +154,16 @@ class InterventionsPanel(QWidget):
         self.layer_box.setEnabled(len(self._hidden_sizes) > 1)
         self._updating = False
         self._changed()
+
+    def set_peepholes(self, present: bool) -> None:
+        """Offer the no-peepholes switch only when the model has peepholes."""
+        box = self.switches[_NEEDS_PEEPHOLES]
+        if not present and box.isChecked():
+            box.setChecked(False)
+        box.setEnabled(bool(present))
+        spec, _, tip = next(item for item in SWITCHES if item[0] == _NEEDS_PEEPHOLES)
+        box.setToolTip(f"{tip}  [{spec}]" if present else
+                       "This model has no peepholes: its gates never see c.")
 
     def set_units(self, units) -> None:
         """Restrict the interventions to ``units`` (None or empty: all units)."""

@@ -241,7 +241,8 @@ def test_unit_out_of_range_is_one_line(rng):
 
 
 @pytest.mark.parametrize("spec", ["update=1", "forget=0.5@0,2#1", "coupled@1-3", "freeze#0",
-                                  "no-candidate-tanh", "no-output-tanh@2", "candidate=-0.7"])
+                                  "no-candidate-tanh", "no-output-tanh@2", "candidate=-0.7",
+                                  "no-peepholes@0-1#0"])
 def test_spec_round_trip(spec):
     iv = parse(spec)
     assert parse(iv.spec) == iv
@@ -260,3 +261,45 @@ def test_direct_construction_checks_values():
         Intervention("clamp", "forget", 1.5)
     with pytest.raises(InterventionError):
         Intervention("teleport")
+
+
+# --- no peepholes (NP) ---------------------------------------------------------------------
+
+def _peephole_model(rng, H=3, n_x=2):
+    cell = CellWeights(rng.standard_normal((4 * H, n_x)), rng.standard_normal((4 * H, H)) * 0.5,
+                       rng.standard_normal(4 * H) * 0.5, rng.standard_normal((3, H)))
+    return LSTMModel([Layer([cell])]).validate()
+
+
+def test_no_peepholes_is_the_model_with_zero_peephole_weights(rng):
+    model = _peephole_model(rng)
+    x = rng.standard_normal((30, 2))
+    cell = model.layers[0].cells[0]
+    zeroed = LSTMModel([Layer([CellWeights(cell.W_x, cell.W_a, cell.b, np.zeros_like(cell.peephole))])])
+    got = run(model, x, dtype=np.float64, interventions=["no-peepholes"]).layers[0][0]
+    want = run(zeroed.validate(), x, dtype=np.float64).layers[0][0]
+    for name in ("update", "forget", "output", "candidate", "c", "a", "pre_c"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    assert not np.any(got.pre_c)                       # the terms used were zeros
+    intact = run(model, x, dtype=np.float64).layers[0][0]
+    assert np.max(np.abs(intact.a - got.a)) > 1e-3      # and it changes the run
+
+
+def test_no_peepholes_on_some_units_only(rng):
+    model = _peephole_model(rng, H=3)
+    x = rng.standard_normal((10, 2))
+    d = run(model, x, dtype=np.float64, interventions=["np@1"]).layers[0][0]
+    H = 3
+    # Unit 1's peephole terms are zero in all three gates; units 0 and 2 keep theirs.
+    assert not np.any(d.pre_c[:, [1, H + 1, 2 * H + 1]])
+    assert np.all(d.pre_c[1:, [0, 2, H, H + 2]] != 0)
+
+
+def test_no_peepholes_without_peepholes_changes_nothing(rng):
+    model = two_unit_model(rng)
+    x = rng.standard_normal((12, 2))
+    got = run(model, x, dtype=np.float64, interventions=["no-peepholes"]).layers[0][0]
+    want = run(model, x, dtype=np.float64).layers[0][0]
+    # (An intervention takes the general loop: equal to rounding.)
+    np.testing.assert_allclose(got.a, want.a, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(got.c, want.c, rtol=0, atol=1e-13)

@@ -264,3 +264,20 @@ def test_dock_opened_from_the_menu_comes_to_the_front(qtbot, tmp_path):
     ctl.comparison_dock.toggleViewAction().trigger()
     qtbot.waitUntil(lambda: front_tab() == "Intact vs intervened", timeout=5000)
     win.close()
+
+
+def test_no_peepholes_switch_only_for_peephole_models(qtbot):
+    panel = InterventionsPanel([4])
+    qtbot.addWidget(panel)
+    box = panel.switches["no-peepholes"]
+    panel.set_peepholes(True)
+    assert box.isEnabled()
+    with qtbot.waitSignal(panel.interventionsChanged) as blocker:
+        box.setChecked(True)
+    assert blocker.args == [["no-peepholes"]]
+    # A model without peepholes: the switch is off and cannot be used.
+    with qtbot.waitSignal(panel.interventionsChanged) as blocker:
+        panel.set_peepholes(False)
+    assert blocker.args == [[]]
+    assert not box.isEnabled() and not box.isChecked()
+    assert "no peepholes" in box.toolTip()
