@@ -44,6 +44,8 @@ _JIT_MAX = 1 << 18
 # cache and at most _L2_PAIR_MAX of them (see choose_loop).
 _L2_SHARE = 0.75
 _L2_PAIR_MAX = 2.0
+# Fewest steps for which starting the two threads pays.
+_PAIR_MIN_STEPS = 256
 # Environment switch that forces the NumPy loop (tests, comparisons).
 _NO_JIT_ENV = "LSTM_VIEWER_NO_JIT"
 _jit_module = None
@@ -109,7 +111,22 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def choose_loop(H: int, itemsize: int, fast: bool, jit: bool, threads: int | None = None) -> str:
+def busy_cores() -> int:
+    """Runnable tasks on the machine besides the caller (Linux /proc/loadavg), else 0.
+
+    The fourth field of /proc/loadavg counts the runnable threads now,
+    the reading one included.
+    """
+    try:
+        with open("/proc/loadavg") as f:
+            running = f.read().split()[3].split("/")[0]
+        return max(0, int(running) - 1)
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def choose_loop(H: int, itemsize: int, fast: bool, jit: bool, threads: int | None = None,
+                steps: int | None = None) -> str:
     """Which step loop runs a direction of hidden size H.
 
     Parameters
@@ -123,6 +140,8 @@ def choose_loop(H: int, itemsize: int, fast: bool, jit: bool, threads: int | Non
         Whether the compiled loops (numba) are available.
     threads : int or None
         1 keeps the run on one core; None or more allow two.
+    steps : int, optional
+        The sequence length; two threads only for ``_PAIR_MIN_STEPS`` or more.
 
     Returns
     -------
@@ -142,8 +161,14 @@ def choose_loop(H: int, itemsize: int, fast: bool, jit: bool, threads: int | Non
     # 10.6 / 12.1, H = 288 11.9 / 19.1 (BLAS), H = 320 13.6 / 22.5 (BLAS);
     # at H = 384 and above both halves stream from L3 and BLAS's GEMV is as
     # fast or faster, and below H ≈ 220 the one-core loop is as fast.
+    # The two threads run in lockstep, so they need two otherwise idle cores:
+    # with one more busy task on a 2-core machine a step waits for whichever
+    # thread the scheduler left out (measured: twice the one-thread time).
+    # Short sequences do not pay for starting the threads.
     if ((threads is None or threads >= 2) and l2 is not None and H >= 2
-            and _L2_SHARE * l2 < weights <= _L2_PAIR_MAX * l2 and usable_cores() >= 2):
+            and _L2_SHARE * l2 < weights <= _L2_PAIR_MAX * l2
+            and (steps is None or steps >= _PAIR_MIN_STEPS)
+            and usable_cores() - busy_cores() >= 2):
         return "pair"
     return "numba" if 4 * H * H <= _JIT_MAX else "hybrid"
 
@@ -174,6 +199,8 @@ class DirectionTrace:
         c⟨t⟩, a⟨t⟩, tanh(c⟨t⟩) and the write Γ_u ⊙ c̃.
     c0, a0 : ndarray (H,)
         The state before the first processed step.
+    loop : str
+        The step loop that filled the records (see :func:`choose_loop`).
     """
 
     def __init__(self, cell: CellWeights, x: np.ndarray, dtype):
@@ -197,6 +224,7 @@ class DirectionTrace:
             self.rows[:, (4 + k) * H:(5 + k) * H] for k in range(4))
         self.c0 = np.zeros(H, dtype)
         self.a0 = np.zeros(H, dtype)
+        self.loop = ""
 
     def _block(self, k: int) -> np.ndarray:
         H = self.hidden_size
@@ -373,7 +401,7 @@ class _Direction:
     """Prepared weights of one direction and the loop that fills its records."""
 
     def __init__(self, cell: CellWeights, dtype, interventions: LayerInterventions,
-                 threads: int | None = None):
+                 threads: int | None = None, steps: int | None = None):
         H = cell.hidden_size
         self.H = H
         self.dtype = dtype
@@ -403,7 +431,8 @@ class _Direction:
         # Where W_a is between one and two L2 caches, the compiled loop runs
         # on two cores (jit.PairSteps), each keeping half of it cached.
         jit = _jit() if self.fast else None
-        self.loop = choose_loop(H, np.dtype(dtype).itemsize, self.fast, jit is not None, threads)
+        self.loop = choose_loop(H, np.dtype(dtype).itemsize, self.fast, jit is not None, threads,
+                                steps)
         self.jit = jit if self.loop == "numba" else None
         self.cells = jit.step_cells_canonical if self.loop == "hybrid" else None
         self.pair = None
@@ -678,8 +707,9 @@ class TraceRun:
             for d, cell in enumerate(layer.cells):
                 runner = _Direction(cell, self.dtype,
                                     LayerInterventions(self.interventions, cell.hidden_size, k),
-                                    self.threads)
+                                    self.threads, T)
                 rec = DirectionTrace(cell, x, self.dtype)
+                rec.loop = runner.loop
                 a0, c0 = self._initial(k, d)
                 runner.begin(rec, a0, c0)
                 for start in range(0, T, self.chunk):

@@ -216,8 +216,8 @@ def _force_pair(monkeypatch):
     """Send every fast direction to the two-thread loop, whatever its size."""
     real = trace.choose_loop
 
-    def pair_where_fast(H, itemsize, fast, jit_ok, threads=None):
-        loop = real(H, itemsize, fast, jit_ok, threads)
+    def pair_where_fast(H, itemsize, fast, jit_ok, threads=None, steps=None):
+        loop = real(H, itemsize, fast, jit_ok, threads, steps)
         return "pair" if loop in ("numba", "hybrid") and threads != 1 and H >= 2 else loop
 
     monkeypatch.setattr(trace, "choose_loop", pair_where_fast)
@@ -226,6 +226,7 @@ def _force_pair(monkeypatch):
 def test_choose_loop_by_cache_size(monkeypatch):
     monkeypatch.setattr(trace, "l2_cache_bytes", lambda: 1 << 20)
     monkeypatch.setattr(trace, "usable_cores", lambda: 2)
+    monkeypatch.setattr(trace, "busy_cores", lambda: 0)
     # float32: W_a is 16·H² bytes; two threads between 0.75 and 2 L2 caches.
     assert trace.choose_loop(64, 4, True, True) == "numba"
     assert trace.choose_loop(200, 4, True, True) == "numba"
@@ -244,11 +245,22 @@ def test_choose_loop_by_cache_size(monkeypatch):
     monkeypatch.setattr(trace, "usable_cores", lambda: 1)
     assert trace.choose_loop(256, 4, True, True) == "numba"
     monkeypatch.setattr(trace, "usable_cores", lambda: 2)
+    # Another task busy on a 2-core machine, or a short sequence: one thread.
+    monkeypatch.setattr(trace, "busy_cores", lambda: 1)
+    assert trace.choose_loop(256, 4, True, True) == "numba"
+    monkeypatch.setattr(trace, "busy_cores", lambda: 0)
+    assert trace.choose_loop(256, 4, True, True, steps=100) == "numba"
+    assert trace.choose_loop(256, 4, True, True, steps=3000) == "pair"
     monkeypatch.setattr(trace, "l2_cache_bytes", lambda: None)
     assert trace.choose_loop(256, 4, True, True) == "numba"
     # No numba, peepholes or interventions: the NumPy loops.
     assert trace.choose_loop(256, 4, True, False) == "numpy"
     assert trace.choose_loop(256, 4, False, True) == "general"
+
+
+def test_busy_cores_reads_a_count():
+    n = trace.busy_cores()
+    assert isinstance(n, int) and n >= 0
 
 
 def test_threads_argument_checked(rng):
