@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lstm-viewer",
         description="Watch a trained LSTM think. Without a subcommand, opens the app.",
-        epilog="GUI: lstm-viewer [PATH | MODEL] [--dark] [--step N] [--unit U] [--screenshot PNG]; "
+        epilog="GUI: lstm-viewer [PATH | MODEL] [--dark | --light] [--step N] [--unit U] "
+               "[--inspect NODE] [--size WxH] [--screenshot PNG] (lstm-viewer PATH --help); "
                "'lstm-viewer models' lists the bundled models.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -70,11 +71,49 @@ def run_cli(argv: list[str]) -> int:
         return 130
 
 
+def _not_a_command(word: str) -> str | None:
+    """The error for a first argument that looks like a mistyped command, else None.
+
+    A word without a path separator or a dot that is neither an existing
+    file nor a bundled model: ``tarce`` is a typo, ``model.pt`` is a file the
+    window will report on.
+    """
+    import difflib
+    from pathlib import Path
+
+    if word.startswith("-") or "/" in word or "\\" in word or "." in word or Path(word).exists():
+        return None
+    from .formats import bundled_models
+
+    if word in bundled_models():
+        return None
+    close = difflib.get_close_matches(word, list(SUBCOMMANDS), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return (f"'{word}' is neither a command ({', '.join(SUBCOMMANDS)}) nor a weights file "
+            f"or bundled model{hint}")
+
+
+def _no_display() -> bool:
+    """True on Linux/BSD without a display for the window (and no Qt platform chosen)."""
+    import os
+
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return False
+    return not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the GUI, or run a subcommand when one is named."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help")):
         return run_cli(argv)
+    problem = _not_a_command(argv[0]) if argv else None
+    if problem is None and _no_display() and not {"-h", "--help"} & set(argv):
+        problem = ("no display to open the window on (DISPLAY is not set); the commands "
+                   f"{', '.join(SUBCOMMANDS)} run without one")
+    if problem is not None:
+        print(f"lstm-viewer: error: {problem}", file=sys.stderr)
+        return 2
     from .gui.launch import launch  # Qt is imported only on this path
 
     return launch(argv)

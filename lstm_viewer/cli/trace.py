@@ -17,7 +17,8 @@ def add_arguments(parser) -> None:
     source.add_argument("--inputs", metavar="INPUTS.npy",
                         help="1-D integer token ids or a 2-D float (T, n_x) array")
     source.add_argument("--text", help="text encoded with the model's vocabulary")
-    parser.add_argument("--out", metavar="TRACE.npz", required=True, help="where to write the trace")
+    parser.add_argument("--out", metavar="TRACE.npz", required=True,
+                        help="where to write the trace (.npz is added when missing)")
     parser.add_argument("--float64", action="store_true", help="compute in float64 (default float32)")
     parser.add_argument("--intervene", metavar="SPEC", action="append", default=[],
                         help="an intervention such as 'forget=1' or 'update=0@2-5#1' (repeatable)")
@@ -59,13 +60,16 @@ def run(args) -> int:
     dtype = np.float64 if args.float64 else np.float32
     trace = run_trace(model, inputs, dtype=dtype, interventions=list(args.intervene))
     arrays = trace.to_arrays()
+    # np.savez adds ".npz" to a name without it: say the name actually written.
+    out = args.out if str(args.out).endswith(".npz") else f"{args.out}.npz"
     try:
-        np.savez(args.out, **arrays)
+        np.savez(out, **arrays)
     except OSError as exc:
-        raise CLIError(f"{args.out}: cannot write the trace ({exc.strerror or exc})") from None
+        raise CLIError(f"{out}: cannot write the trace ({exc.strerror or exc})") from None
     sizes = ", ".join(f"H={layer.hidden_size}{'x2' if layer.bidirectional else ''}" for layer in model.layers)
     y = f", y {arrays['y'].shape[1]} outputs" if "y" in arrays else ""
     iv = f", {len(args.intervene)} intervention(s)" if args.intervene else ""
-    print(f"traced {trace.length} steps through {len(model.layers)} layer(s) ({sizes}){y}{iv} "
-          f"in {np.dtype(dtype).name}: {len(arrays)} arrays -> {args.out}")
+    steps = f"{trace.length} step{'' if trace.length == 1 else 's'}"
+    print(f"traced {steps} through {len(model.layers)} layer(s) ({sizes}){y}{iv} "
+          f"in {np.dtype(dtype).name}: {len(arrays)} arrays -> {out}")
     return 0

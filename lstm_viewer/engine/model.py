@@ -112,11 +112,18 @@ class Layer:
 
 @dataclass
 class Head:
-    """Output layer ŷ = act(W_y a + b_y)."""
+    """Output layer ŷ = act(W_y a + b_y).
+
+    ``activation_assumed`` is True when the file does not say what follows
+    the layer (a PyTorch state_dict, a Keras ``.weights.h5``, an ONNX graph
+    that ends at the product): softmax is then assumed, the seed's
+    ŷ = softmax(W_y a + b_y), and the logits stay in the trace.
+    """
 
     W_y: np.ndarray
     b_y: np.ndarray
     activation: str = "softmax"
+    activation_assumed: bool = False
 
 
 @dataclass
@@ -141,6 +148,8 @@ class LSTMModel:
         Model card (task, data, command, seed, figures, what to look at).
     name_map : dict
         Canonical name → the framework's tensor name(s) it came from.
+    unused : list of str
+        Tensors in the file that the model does not use ("name (shape)").
     """
 
     layers: list[Layer]
@@ -152,6 +161,7 @@ class LSTMModel:
     card: dict = field(default_factory=dict)
     name_map: dict = field(default_factory=dict)
     name: str = ""
+    unused: list = field(default_factory=list)
 
     @property
     def input_size(self) -> int:
@@ -265,7 +275,7 @@ class LSTMModel:
         if self.embedding is not None:
             lines.append(f"embedding: {self.embedding.shape[0]} tokens -> {self.embedding.shape[1]}")
         else:
-            lines.append(f"input: {self.input_size} (one-hot for token ids)")
+            lines.append(f"input: vectors of {self.input_size} (token ids are one-hot)")
         for k, layer in enumerate(self.layers):
             kind = "bidirectional LSTM" if layer.bidirectional else "LSTM"
             peep = " with peepholes" if any(c.peephole is not None for c in layer.cells) else ""
@@ -274,7 +284,8 @@ class LSTMModel:
             )
         if self.head is not None:
             lines.append(
-                f"output layer: {self.head.W_y.shape[1]} -> {self.head.W_y.shape[0]} ({self.head.activation})"
+                f"output layer: {self.head.W_y.shape[1]} -> {self.head.W_y.shape[0]} ({self.head.activation}"
+                + (", assumed: the file does not say)" if self.head.activation_assumed else ")")
             )
         else:
             lines.append("output layer: none")
@@ -288,4 +299,6 @@ class LSTMModel:
             lines.append("vocabulary: none")
         lines.append(f"peepholes: {'yes' if self.has_peepholes else 'no'}")
         lines.append(f"gate reordering: {self.gate_reordering}")
+        if self.unused:
+            lines.append(f"not used: {', '.join(self.unused)}")
         return lines

@@ -107,5 +107,6 @@ def load(source, *, name: str | None = None) -> LSTMModel:
         detail = str(exc).splitlines()[0] if str(exc) else ""
         raise LoadError(f"could not read the file ({type(exc).__name__}{': ' + detail if detail else ''})",
                         str(path)) from None
-    model.name = name or model.name or path.stem
+    stem = path.name[:-len(".weights.h5")] if path.name.endswith(".weights.h5") else path.stem
+    model.name = name or model.name or stem
     return model

@@ -67,8 +67,8 @@ def float_array(name: str, value) -> np.ndarray:
 
 
 def shape_text(shape) -> str:
-    """``(4, 3)`` style text for a shape, also for one-element shapes."""
-    return "(" + ", ".join(str(int(s)) for s in shape) + ")"
+    """A shape as Python writes a tuple: ``(4, 3)``, ``(40,)``, ``()``."""
+    return str(tuple(int(s) for s in shape))
 
 
 def finish(model: LSTMModel) -> LSTMModel:

@@ -100,5 +100,9 @@ def detect(path: Path) -> str:
                         "or another known format)")
     if looks_like_onnx(head) or (path.suffix.lower() == ".onnx" and head[:1] == b"\x08"):
         return "onnx"
+    if path.suffix.lower() == ".safetensors" and size >= 8:
+        claimed = int.from_bytes(head[:8], "little")
+        raise LoadError(f"not a readable safetensors file: its header claims {claimed} bytes, "
+                        f"the file has {size}")
     raise LoadError(f"unknown file format (first bytes {head[:8].hex()}); known formats: "
                     f"{known_formats_text()}")

@@ -165,35 +165,45 @@ class _Builder:
         self.layers.append(Layer(cells))
 
     def add_dense(self, kernel, bias, names, activation, where):
+        """``activation`` None: the file has no config to say (softmax assumed)."""
         if not self.layers:
             raise LoadError(f"{where} comes before any LSTM layer; not supported")
         if self.head is not None:
             raise LoadError(f"{where}: a second Dense layer after the LSTM is not supported")
+        assumed = activation is None
+        activation = "softmax" if assumed else activation
         if activation not in _HEAD_ACTIVATIONS:
             raise LoadError(f"{where}: activation '{activation}' is not supported (softmax, sigmoid, linear)")
         if kernel.ndim != 2:
             raise LoadError(f"'{names[0]}' has shape {shape_text(kernel.shape)}, expected (n_in, n_y)")
         if bias is None:
             bias = np.zeros(kernel.shape[1], kernel.dtype)
-        self.head = Head(np.ascontiguousarray(kernel.T), bias, _HEAD_ACTIVATIONS[activation])
+        self.head = Head(np.ascontiguousarray(kernel.T), bias, _HEAD_ACTIVATIONS[activation], assumed)
         self.name_map["head.W_y"] = f"{names[0]} (transposed)"
         self.name_map["head.b_y"] = names[1] if len(names) > 1 else "(no bias: zeros)"
 
     def set_activation(self, activation, where):
         if self.head is None or activation not in _HEAD_ACTIVATIONS:
             raise LoadError(f"{where}: activation '{activation}' here is not supported")
-        if self.head.activation == "linear":
+        if self.head.activation == "linear" or self.head.activation_assumed:
             self.head.activation = _HEAD_ACTIVATIONS[activation]
+            self.head.activation_assumed = False
 
     def add_other(self, class_name, cfg, arrays, names, where):
         """Embedding, Dense, Activation or Softmax; anything else is refused."""
         if class_name == "Embedding":
             self.add_embedding(arrays[0], names[0])
         elif class_name == "Dense":
+            # A saved config always names the activation ("linear" included);
+            # without one the file does not say.
             self.add_dense(arrays[0], arrays[1] if len(arrays) > 1 else None, names,
-                           cfg.get("activation", "linear"), where)
+                           cfg.get("activation"), where)
         elif class_name in ("Activation", "Softmax"):
             self.set_activation(cfg.get("activation", "softmax"), where)
+        elif class_name == "NotEqual":
+            # Keras writes this op for Embedding(mask_zero=True).
+            raise LoadError(f"{where}: a mask (Embedding mask_zero=True) is not supported: masked "
+                            "steps keep the state, which the viewer does not model")
         else:
             raise LoadError(f"{where}: layer type {class_name} is not supported by the viewer")
 

@@ -54,6 +54,8 @@ def to_tensors(model: LSTMModel, dtype=np.float32) -> tuple[dict[str, np.ndarray
         "card": json.dumps(model.card),
         "head_activation": model.head.activation if model.head is not None else "",
     }
+    if model.head is not None and model.head.activation_assumed:
+        metadata["head_activation_assumed"] = "1"
     if model.vocab is not None:
         metadata["vocab"] = json.dumps(model.vocab)
     return {k: np.ascontiguousarray(v, dtype=dtype) for k, v in tensors.items()}, metadata
@@ -110,7 +112,9 @@ def from_tensors(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> LS
         raise LoadError("native file holds no layer0.W_x: no LSTM layer")
     head = None
     if "head.W_y" in tensors:
-        head = Head(need("head.W_y"), need("head.b_y"), metadata.get("head_activation") or "softmax")
+        stored = metadata.get("head_activation")
+        head = Head(need("head.W_y"), need("head.b_y"), stored or "softmax",
+                    activation_assumed=not stored or metadata.get("head_activation_assumed") == "1")
     model = LSTMModel(
         layers=layers, embedding=tensors.get("embedding"), head=head, vocab=vocab,
         source_format="lstm-viewer native (safetensors)", gate_reordering="none (canonical order)",

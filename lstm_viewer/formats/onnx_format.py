@@ -8,7 +8,8 @@ peepholes (i, o, f) become (update, forget, output) = P rows (0, 2, 1).
 Wb + Rb are summed. An embedding is a ``Gather`` of a constant (V, I)
 feeding the first layer; the head is a ``MatMul``/``Gemm`` with a constant
 weight of the last layer's width, its ``Add`` bias, and the activation of a
-following ``Softmax``/``Sigmoid`` (softmax when none follows).
+following ``Softmax``/``Sigmoid`` (when none follows, softmax is assumed
+and the model says so: ``Head.activation_assumed``).
 
 Refused with a clear message: non-default activations, ``clip``,
 ``input_forget``, ``layout = 1``, a non-zero constant initial state,
@@ -206,10 +207,12 @@ def _head(graph, last_lstm_pos: int, consts, n_out):
             b_y = float_array(b_name, consts[b_name]()).reshape(-1)
         else:
             b_y = np.zeros(W_y.shape[0], W_y.dtype)
-        activation = "softmax"
+        activation = None          # the graph may end at the product
         for user in _consumers(graph, out):
             if user.op_type == "Sigmoid":
                 activation = "sigmoid"
+            elif user.op_type in ("Softmax", "LogSoftmax"):
+                activation = "softmax"
         return w_name, W_y, b_name, b_y, activation
     return None
 
@@ -232,7 +235,8 @@ def load(path: Path) -> LSTMModel:
     found = _head(graph, positions[-1], consts, layers[-1].output_size)
     if found:
         w_name, W_y, b_name, b_y, activation = found
-        head = Head(np.ascontiguousarray(W_y), b_y, activation)
+        head = Head(np.ascontiguousarray(W_y), b_y, activation or "softmax",
+                    activation_assumed=activation is None)
         name_map["head.W_y"] = f"{w_name} (transposed)"
         name_map["head.b_y"] = b_name or "(no bias: zeros)"
     reorder = "ONNX i,o,f,c -> i,f,c,o (blocks 0,2,3,1); Wb + Rb summed"

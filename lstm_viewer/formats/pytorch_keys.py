@@ -76,7 +76,9 @@ def _cell(tensors, keys, k: int, reverse: bool, name_map: dict) -> CellWeights:
     W_x = float_array(w_ih, tensors[w_ih])
     W_a = float_array(w_hh, tensors[w_hh])
     if W_a.ndim != 2 or W_a.shape[0] != 4 * W_a.shape[1]:
-        raise LoadError(f"'{w_hh}' has shape {shape_text(W_a.shape)}, expected (4H, H)")
+        gru = W_a.ndim == 2 and W_a.shape[0] == 3 * W_a.shape[1]
+        raise LoadError(f"'{w_hh}' has shape {shape_text(W_a.shape)}, expected (4H, H)"
+                        + (": 3 gate blocks, a GRU, not an LSTM" if gru else ""))
     H = W_a.shape[1]
     if W_x.ndim != 2 or W_x.shape[0] != 4 * H:
         raise LoadError(
@@ -182,8 +184,13 @@ def model_from_state_dict(tensors: dict, source_format: str, vocab=None) -> LSTM
     found = _find_head(tensors, order, lstm_names, layers[-1].output_size, emb_name)
     if found is not None:
         w_name, b_name = found
-        head = Head(float_array(w_name, tensors[w_name]), float_array(b_name, tensors[b_name]))
+        # A state_dict holds no activation: softmax is assumed (and said so).
+        head = Head(float_array(w_name, tensors[w_name]), float_array(b_name, tensors[b_name]),
+                    "softmax", activation_assumed=True)
         name_map["head.W_y"], name_map["head.b_y"] = w_name, b_name
+    used = lstm_names | {n for n in (emb_name, *(found or ())) if n is not None}
+    unused = [n for n in tensors if n not in used and np.ndim(tensors[n]) >= 1]
+    _refuse_layers_around(tensors, unused, head, found, layers[0].cells[0].input_size, emb_name)
     if vocab is not None and len(vocab) != (embedding.shape[0] if embedding is not None
                                             else layers[0].cells[0].input_size):
         vocab = None  # a list that does not fit the inputs is not this model's vocabulary
@@ -191,5 +198,24 @@ def model_from_state_dict(tensors: dict, source_format: str, vocab=None) -> LSTM
         layers=layers, embedding=embedding, head=head, vocab=vocab,
         source_format=source_format,
         gate_reordering="none (PyTorch i,f,g,o is the canonical order); bias_ih + bias_hh summed",
-        name_map=name_map,
+        name_map=name_map, unused=[f"{n} {shape_text(np.shape(tensors[n]))}" for n in unused],
     ))
+
+
+def _refuse_layers_around(tensors, unused, head, head_names, n_in, emb_name) -> None:
+    """Refuse a Linear that takes the head's output, or one that feeds the LSTM.
+
+    Either means the file computes something else than embedding → LSTM →
+    head, and a trace would silently differ from it.
+    """
+    for name in unused:
+        value = tensors[name]
+        if not name.endswith("weight") or np.ndim(value) != 2:
+            continue
+        rows, cols = np.shape(value)
+        if head is not None and cols == head.W_y.shape[0]:
+            raise LoadError(f"'{name}' {shape_text(np.shape(value))} takes the output of the head "
+                            f"'{head_names[0]}': a second layer after the LSTM is not supported")
+        if emb_name is None and rows == n_in and f"{_module_of(name)}.bias" in tensors:
+            raise LoadError(f"'{name}' {shape_text(np.shape(value))} feeds the LSTM's {n_in} inputs: "
+                            "a layer before the LSTM is not supported (only an embedding)")

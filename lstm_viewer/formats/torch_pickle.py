@@ -145,9 +145,12 @@ class _SafeUnpickler(pickle.Unpickler):
         try:
             return ALLOWED[(module, name)]
         except (KeyError, TypeError):
+            # A whole module (torch.save(model)) or TorchScript names its classes.
+            hint = ("; save the weights with torch.save(model.state_dict(), path)"
+                    if str(module).startswith(("__main__", "torch.nn", "__torch__")) else "")
             raise LoadError(
                 f"the pickle asks for '{module}.{name}', which is not a tensor-rebuilding name; "
-                "refused (no code from the file was run)"
+                f"refused (no code from the file was run){hint}"
             ) from None
 
     def persistent_load(self, pid):

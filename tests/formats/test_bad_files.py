@@ -123,7 +123,9 @@ def _write_good(path, suffix, tmp_path, make_onnx_lstm):
 def test_safetensors_header_longer_than_file(tmp_path):
     data = struct.pack("<Q", 10**12) + b"{}"
     msg = load_error(write(tmp_path, "h.safetensors", data))
-    assert "unknown file format" in msg  # not even plausible as safetensors
+    assert "not a readable safetensors file: its header claims 1000000000000 bytes, the file has 10" in msg
+    # Without the suffix the content is not even plausible as safetensors.
+    assert "unknown file format" in load_error(write(tmp_path, "h.bin", data))
 
 
 def test_safetensors_offsets_outside_file_not_allocated(tmp_path):

@@ -96,3 +96,7 @@ def test_random_corruption_of_keras_files(tmp_path, suffix, corruption_outcomes)
         _keras_zip(good, tmp_path)
     # The child's start (~0.25 s) counts too; generous for a busy machine.
     assert "error" in corruption_outcomes(good.read_bytes(), tmp_path, suffix, 25, 7, 3.0)
+
+
+def test_weights_h5_model_name(tmp_path):
+    assert load(_legacy_h5(tmp_path / "char.weights.h5")).name == "char"

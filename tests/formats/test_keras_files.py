@@ -65,11 +65,11 @@ def test_keras3_weights_h5_without_config(tmp_path):
     assert model.source_format == "Keras 3 weights (.weights.h5)"
     ids = [4, 4, 1, 0, 8]
     *_, y_ref = _reference(net, ids)
-    # Without a config the head activation is unknown: the logits are what can be compared.
+    # Without a config the file does not say what follows the Dense: softmax
+    # is assumed, as for a PyTorch state_dict, so ŷ is the softmax model's.
+    assert model.head.activation_assumed
     trace = run(model, np.array(ids))
-    probs = np.exp(trace.logits - trace.logits.max(1, keepdims=True))
-    probs /= probs.sum(1, keepdims=True)
-    assert np.max(np.abs(probs - y_ref)) < TOL
+    assert np.max(np.abs(trace.y_hat - y_ref)) < TOL
 
 
 def test_keras_vector_input_single_lstm(tmp_path):
@@ -124,10 +124,11 @@ def test_keras2_style_h5_written_by_hand(tmp_path, with_config):
         assert model.source_format == "Keras HDF5 (.h5, keras 2.15.0)"
         assert np.max(np.abs(trace.y_hat - y_ref)) < TOL
     else:
-        # No config: the Dense activation is unknown (linear); softmax of the logits must agree.
-        assert model.head.activation == "linear"
-        p = np.exp(trace.logits - trace.logits.max(1, keepdims=True))
-        assert np.max(np.abs(p / p.sum(1, keepdims=True) - y_ref)) < TOL
+        # No config: the file does not say what follows the Dense; softmax is
+        # assumed (as for a PyTorch state_dict), and said so.
+        assert model.head.activation == "softmax" and model.head.activation_assumed
+        assert "softmax, assumed" in "\n".join(model.summary())
+        assert np.max(np.abs(trace.y_hat - y_ref)) < TOL
 
 
 def test_keras_gru_is_refused_clearly(tmp_path):

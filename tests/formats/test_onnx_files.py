@@ -51,6 +51,33 @@ def test_torch_export_char_model(tmp_path, bidirectional):
     trace = run(model, ids)
     assert np.max(np.abs(trace.layer_output(1) - a_ref[:, 0])) < TOL
     assert np.max(np.abs(trace.y_hat - y_ref[:, 0])) < TOL
+    assert model.head.activation == "softmax" and not model.head.activation_assumed
+
+
+def test_torch_export_head_without_softmax_is_said_to_be_assumed(tmp_path):
+    torch = pytest.importorskip("torch")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.LSTM(4, 8)
+            self.out = torch.nn.Linear(8, 5)
+
+        def forward(self, x):
+            return self.out(self.rnn(x)[0])
+
+    net = Net().eval()
+    path = tmp_path / "logits.onnx"
+    torch.onnx.export(net, (torch.zeros(6, 1, 4),), str(path), dynamo=False,
+                      input_names=["x"], output_names=["logits"],
+                      dynamic_axes={"x": {0: "T"}, "logits": {0: "T"}})
+    model = load(path)
+    assert model.head.activation == "softmax" and model.head.activation_assumed
+    assert any("assumed: the file does not say" in line for line in model.summary())
+    x = np.random.default_rng(2).standard_normal((7, 4)).astype(np.float32)
+    (logits_ref,) = _session(path).run(None, {"x": x[:, None]})
+    # The graph's output is the logits, which the trace keeps beside ŷ.
+    assert np.max(np.abs(run(model, x).logits - logits_ref[:, 0])) < TOL
 
 
 @pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])

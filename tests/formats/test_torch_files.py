@@ -167,3 +167,13 @@ def test_half_precision_state_dict_is_widened_exactly(tmp_path, dtype):
     expected = lstm.weight_hh_l0.detach().float().numpy()
     assert model.layers[0].cells[0].W_a.dtype == np.float32
     np.testing.assert_array_equal(model.layers[0].cells[0].W_a, expected)
+
+
+def test_whole_module_pickle_is_refused_with_the_state_dict_hint(tmp_path):
+    path = tmp_path / "module.pt"
+    torch.save(torch.nn.LSTM(3, 4), path)
+    with pytest.raises(LoadError) as info:
+        load(path)
+    message = str(info.value)
+    assert "refused (no code from the file was run)" in message
+    assert message.endswith("save the weights with torch.save(model.state_dict(), path)")
