@@ -46,6 +46,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 N_X = 64
@@ -117,13 +118,11 @@ def _worker_engine(H: int, T: int, seed: int):
 LOOPS: list[str] = []
 
 
-def _engine_loop() -> str:
-    """The loop the timed runs took: "pair", or e.g. "pair 6/8" when some did not."""
+def _engine_loops() -> dict:
+    """How many timed runs took each loop."""
     from collections import Counter
 
-    counts = Counter(LOOPS)
-    loop, n = counts.most_common(1)[0]
-    return loop if n == len(LOOPS) else f"{loop} {n}/{len(LOOPS)}"
+    return dict(Counter(LOOPS))
 
 
 def _torch_setup(H: int, T: int, seed: int):
@@ -184,7 +183,7 @@ def worker_main(args) -> None:
     LOOPS.clear()
     times = _time(once, args.reps, args.min_seconds)
     per_step = [t / args.steps for t in times]
-    loop = _engine_loop() if args.worker.startswith("engine") else None
+    loop = _engine_loops() if args.worker.startswith("engine") else None
     print(json.dumps({"contender": args.worker, "H": args.hidden, "T": args.steps,
                       "per_step": per_step, "checksum": checksum, "loop": loop}))
 
@@ -232,7 +231,7 @@ def driver_main(args) -> None:
     steps = {H: args.steps or steps_for(H, args.quick) for H in sizes}
 
     times = {(c, H): [] for c in CONTENDERS for H in sizes}
-    loops = {H: [] for H in sizes}
+    loops = {H: Counter() for H in sizes}
     load_before = os.getloadavg()
     for r in range(rounds):
         for H in sizes:
@@ -243,7 +242,7 @@ def driver_main(args) -> None:
                 result = run_worker(contender, H, steps[H], reps, min_seconds)
                 times[contender, H].append(result["median"])
                 if contender == "engine":
-                    loops[H].append(result["loop"])
+                    loops[H].update(result["loop"])
         line = ", ".join(
             f"H={H} {times['torch', H][-1] / times['engine', H][-1]:.3f}"
             f" (numpy {times['torch', H][-1] / times['engine-numpy', H][-1]:.3f})" for H in sizes)
@@ -255,7 +254,7 @@ def driver_main(args) -> None:
           f"on {os.cpu_count()} CPUs")
     print(f"batch 1, float32, n_x = {N_X}; µs per step, median of {rounds} rounds "
           f"(each round: fresh process per contender)")
-    header = (f"{'H':>6} {'T':>6} {'engine':>9} {'loop':>8} {'eng-numpy':>9} {'torch':>9} "
+    header = (f"{'H':>6} {'T':>6} {'engine':>9} {'loop':>10} {'eng-numpy':>9} {'torch':>9} "
               f"{'torch-loop':>10} {'eng/torch':>10} {'npy/torch':>10} {'eng/loop':>9}"
               f"   per-round engine/torch")
     print(header)
@@ -269,9 +268,11 @@ def driver_main(args) -> None:
         rounds_torch = per_round("engine", "torch")
         ratios[H] = statistics.median(rounds_torch)
         med = {c: statistics.median(times[c, H]) for c in CONTENDERS}
-        # Every round's loop when they differ (a busy core sends runs to one thread).
-        loop = loops[H][0] if len(set(loops[H])) == 1 else ",".join(loops[H])
-        print(f"{H:>6} {steps[H]:>6} {_fmt_us(med['engine'])} {loop:>8} "
+        # The loop of the timed runs; "pair 53/55" when a busy core sent some to one thread.
+        name, n = loops[H].most_common(1)[0]
+        total = sum(loops[H].values())
+        loop = name if n == total else f"{name} {n}/{total}"
+        print(f"{H:>6} {steps[H]:>6} {_fmt_us(med['engine'])} {loop:>10} "
               f"{_fmt_us(med['engine-numpy'])} {_fmt_us(med['torch'])} "
               f"{_fmt_us(med['torch-loop']):>10} {ratios[H]:>10.3f} "
               f"{statistics.median(per_round('engine-numpy', 'torch')):>10.3f} "

@@ -111,18 +111,21 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def busy_cores() -> int:
+def busy_cores(samples: int = 3) -> int:
     """Runnable tasks on the machine besides the caller (Linux /proc/loadavg), else 0.
 
-    The fourth field of /proc/loadavg counts the runnable threads now,
-    the reading one included.
+    The fourth field of /proc/loadavg counts the runnable threads now, the
+    reading one included. The least of a few readings: a kernel thread
+    waking for a moment is not a busy core.
     """
-    try:
-        with open("/proc/loadavg") as f:
-            running = f.read().split()[3].split("/")[0]
-        return max(0, int(running) - 1)
-    except (OSError, IndexError, ValueError):
-        return 0
+    counts = []
+    for _ in range(samples):
+        try:
+            with open("/proc/loadavg") as f:
+                counts.append(int(f.read().split()[3].split("/")[0]) - 1)
+        except (OSError, IndexError, ValueError):
+            return 0
+    return max(0, min(counts))
 
 
 def choose_loop(H: int, itemsize: int, fast: bool, jit: bool, threads: int | None = None,
