@@ -111,20 +111,39 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def busy_cores(samples: int = 3) -> int:
-    """Runnable tasks on the machine besides the caller (Linux /proc/loadavg), else 0.
+def _own_running() -> int:
+    """This process's threads that are runnable now (Linux), the caller included."""
+    running = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                # State is the field after the parenthesised command name.
+                running += f.read().rpartition(")")[2].split()[0] == "R"
+        except (OSError, IndexError):
+            continue
+    return max(running, 1)
 
-    The fourth field of /proc/loadavg counts the runnable threads now, the
-    reading one included. The least of a few readings: a kernel thread
-    waking for a moment is not a busy core.
+
+def busy_cores(samples: int = 2) -> int:
+    """Runnable tasks of other processes (Linux /proc/loadavg), else 0.
+
+    The fourth field of /proc/loadavg counts the runnable threads now,
+    machine-wide; this process's own (a thread just joined may still be
+    finishing) are not someone else's load. The least of a few readings:
+    a task waking for a moment is not a busy core.
     """
     counts = []
     for _ in range(samples):
         try:
             with open("/proc/loadavg") as f:
-                counts.append(int(f.read().split()[3].split("/")[0]) - 1)
+                machine = int(f.read().split()[3].split("/")[0])
         except (OSError, IndexError, ValueError):
             return 0
+        counts.append(machine - _own_running())
     return max(0, min(counts))
 
 
