@@ -46,6 +46,11 @@ _L2_SHARE = 0.75
 _L2_PAIR_MAX = 2.0
 # Fewest steps for which starting the two threads pays.
 _PAIR_MIN_STEPS = 256
+# Fewest steps for which a run loads numba when no run has yet: loading
+# takes ~0.3 s (and compiling, once after install, ~1 s), the NumPy loop
+# ~1-5 µs a step, so the app's first 48-step trace took 1.4 s on a fresh
+# install. Once numba is loaded every fast run uses it.
+_JIT_MIN_STEPS = 256
 # Environment switch that forces the NumPy loop (tests, comparisons).
 _NO_JIT_ENV = "LSTM_VIEWER_NO_JIT"
 _jit_module = None
@@ -452,7 +457,8 @@ class _Direction:
         # copying W_a — 16 MiB at H = 1024 — on every run.
         # Where W_a is between one and two L2 caches, the compiled loop runs
         # on two cores (jit.PairSteps), each keeping half of it cached.
-        jit = _jit() if self.fast else None
+        wanted = steps is None or steps >= _JIT_MIN_STEPS or _jit_module is not None
+        jit = _jit() if self.fast and wanted else None
         self.loop = choose_loop(H, np.dtype(dtype).itemsize, self.fast, jit is not None, threads,
                                 steps)
         self.jit = jit if self.loop == "numba" else None

@@ -28,6 +28,12 @@ from lstm_viewer.engine.interventions import LayerInterventions
 numba = pytest.importorskip("numba")
 jit = pytest.importorskip("lstm_viewer.engine.jit")
 
+
+@pytest.fixture(autouse=True)
+def _compiled_loops_for_short_runs(monkeypatch):
+    """These tests run short sequences through the compiled loops on purpose."""
+    monkeypatch.setattr(trace, "_JIT_MIN_STEPS", 0)
+
 # float32: ≤ 1e-6 absolute, relative 1e-6 for c, which is not bounded by 1
 # and so carries absolute rounding errors of its own size · 2⁻²⁴ in either loop.
 TOL = {np.float32: dict(rtol=1e-6, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
@@ -342,3 +348,22 @@ def test_pair_loop_without_a_thread_falls_back_to_one(monkeypatch, rng):
     got = _records(run(model, x))
     for name in expected:
         np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
+
+def test_short_runs_do_not_load_numba_long_ones_do():
+    code = """
+import sys
+import numpy as np
+from lstm_viewer.engine import CellWeights, Layer, LSTMModel, run
+rng = np.random.default_rng(0)
+cell = CellWeights(rng.standard_normal((64, 5)), rng.standard_normal((64, 16)), rng.standard_normal(64))
+model = LSTMModel([Layer([cell])]).validate()
+short = run(model, rng.standard_normal((48, 5)))
+assert 'numba' not in sys.modules and short.layers[0][0].loop == 'numpy'
+long = run(model, rng.standard_normal((300, 5)))
+assert 'numba' in sys.modules and long.layers[0][0].loop == 'numba'
+again = run(model, rng.standard_normal((48, 5)))   # numba loaded: short runs use it too
+assert again.layers[0][0].loop == 'numba'
+"""
+    env = {k: v for k, v in __import__("os").environ.items() if k != "LSTM_VIEWER_NO_JIT"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
