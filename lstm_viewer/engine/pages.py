@@ -13,6 +13,7 @@ changed, and where the call is missing nothing happens.
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 
 import numpy as np
@@ -22,24 +23,20 @@ __all__ = ["populate"]
 # <sys/mman.h>: prefault page tables writable, as a write to each page would.
 _MADV_POPULATE_WRITE = 23
 _PAGE = 4096
-_madvise = None
-_probed = False
 
 
+@functools.lru_cache(maxsize=1)
 def _libc_madvise():
-    global _madvise, _probed
-    if not _probed:
-        _probed = True
-        if sys.platform.startswith("linux"):
-            try:
-                fn = ctypes.CDLL(None, use_errno=True).madvise
-            except (OSError, AttributeError):
-                fn = None
-            if fn is not None:
-                fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-                fn.restype = ctypes.c_int
-                _madvise = fn
-    return _madvise
+    """libc's madvise on Linux, else None (looked up once)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn
 
 
 def populate(array: np.ndarray) -> bool:

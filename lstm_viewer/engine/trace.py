@@ -502,13 +502,12 @@ class _Direction:
         # product (OpenBLAS: ~0.1 s), and one spinning on the second core
         # halves the loop that follows (measured 10 → 20-40 µs a step).
         T = rec.x.shape[0]
-        records = [r for r in (rec.pre_x, rec.rows, rec.pre_a) if r.size]
 
         def prepare(lo: int, hi: int) -> None:
             np.matmul(rec.x[lo:hi], self.W_x.T, out=rec.pre_x[lo:hi])
 
-        for r in records:
-            populate(r)
+        for record in (rec.pre_x, rec.rows, rec.pre_a):
+            populate(record)
         with single_thread():
             helper = threading.Thread(target=prepare, args=(T // 2, T),
                                       name="lstm-viewer-prepare", daemon=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..engine.model import LSTMModel
 from .detect import FORMAT_NAMES, detect
-from .errors import LoadError
+from .errors import LoadError, failure_reason
 from .native import save_native
 
 #: Human names of the formats :func:`load` reads.
@@ -99,14 +99,8 @@ def load(source, *, name: str | None = None) -> LSTMModel:
     try:
         fmt = detect(path)
         model = _loader(fmt)(path)
-    except LoadError as exc:
-        raise LoadError(exc.reason, str(path)) from None
-    except MemoryError:
-        raise LoadError("not enough memory to read the file", str(path)) from None
-    except Exception as exc:  # a parser's own exception must still be one line, never a traceback
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        raise LoadError(f"could not read the file ({type(exc).__name__}{': ' + detail if detail else ''})",
-                        str(path)) from None
+    except Exception as exc:  # LoadError, MemoryError, or a parser's own: one line each
+        raise LoadError(failure_reason(exc), str(path)) from None
     stem = path.name[:-len(".weights.h5")] if path.name.endswith(".weights.h5") else path.stem
     model.name = name or model.name or stem
     return model

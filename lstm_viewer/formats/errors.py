@@ -16,3 +16,14 @@ class LoadError(Exception):
         self.reason = message
         self.path = path
         super().__init__(f"{path}: {message}" if path else message)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The one-line reason for any exception a loader raised, never a traceback."""
+    if isinstance(exc, LoadError):
+        return exc.reason
+    if isinstance(exc, MemoryError):
+        return "not enough memory to read the file"
+    # A parser's own exception: its type and first line.
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    return f"could not read the file ({type(exc).__name__}{': ' + detail if detail else ''})"

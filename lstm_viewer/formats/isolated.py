@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 
 from ..engine.model import LSTMModel
-from .errors import LoadError
+from .errors import LoadError, failure_reason
 
 IN_PROCESS_ENV = "LSTM_VIEWER_H5_IN_PROCESS"
 # The child's start and imports: generous, this is not what can hang.
@@ -138,14 +138,8 @@ def _child(fmt: str, path: str) -> int:
     out.flush()
     try:
         payload = _OK + _encode(_loader(fmt)(Path(path)))
-    except LoadError as exc:
-        payload = _FAILED + exc.reason.encode("utf-8")
-    except MemoryError:
-        payload = _FAILED + b"not enough memory to read the file"
     except Exception as exc:  # one line for the parent, never a traceback
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        payload = _FAILED + (f"could not read the file ({type(exc).__name__}"
-                             f"{': ' + detail if detail else ''})").encode()
+        payload = _FAILED + failure_reason(exc).encode("utf-8")
     out.write(payload)
     out.flush()
     return 0

@@ -132,3 +132,23 @@ def test_onnx_torch_keras_npz_detected_without_their_suffix(tmp_path, make_onnx_
         blind = tmp_path / f"blind-{name.split('.')[0]}"
         shutil.copy(tmp_path / name, blind)
         assert detect(blind) == fmt, name
+
+
+def test_any_loader_failure_is_one_line(tmp_path, monkeypatch):
+    from lstm_viewer.formats.errors import failure_reason
+
+    assert failure_reason(LoadError("bad tensor 'w'", "x.pt")) == "bad tensor 'w'"
+    assert failure_reason(MemoryError()) == "not enough memory to read the file"
+    assert failure_reason(ValueError("first line\nsecond")) == "could not read the file (ValueError: first line)"
+    assert failure_reason(KeyError()) == "could not read the file (KeyError)"
+
+    path = tmp_path / "m.npz"
+    np.savez(path, Wf=np.zeros((2, 5)))
+
+    def broken(_path):
+        raise IndexError("index 7 is out of bounds\n  deep detail")
+
+    monkeypatch.setattr(formats, "_loader", lambda fmt: broken)
+    with pytest.raises(LoadError) as info:
+        formats.load(path)
+    assert str(info.value) == f"{path}: could not read the file (IndexError: index 7 is out of bounds)"
