@@ -80,9 +80,10 @@ class InterventionsPanel(QWidget):
         switches = QGroupBox("Switch off")
         grid = QVBoxLayout(switches)
         self.switches: dict[str, QCheckBox] = {}
-        for spec, label, tip in SWITCHES:
+        self._tips = {spec: f"{tip}  [{spec}]" for spec, _, tip in SWITCHES}
+        for spec, label, _ in SWITCHES:
             box = QCheckBox(label)
-            box.setToolTip(f"{tip}  [{spec}]")
+            box.setToolTip(self._tips[spec])
             box.toggled.connect(self._changed)
             grid.addWidget(box)
             self.switches[spec] = box
@@ -161,8 +162,7 @@ class InterventionsPanel(QWidget):
         if not present and box.isChecked():
             box.setChecked(False)
         box.setEnabled(bool(present))
-        spec, _, tip = next(item for item in SWITCHES if item[0] == _NEEDS_PEEPHOLES)
-        box.setToolTip(f"{tip}  [{spec}]" if present else
+        box.setToolTip(self._tips[_NEEDS_PEEPHOLES] if present else
                        "This model has no peepholes: its gates never see c.")
 
     def set_units(self, units) -> None:

@@ -281,3 +281,5 @@ def test_no_peepholes_switch_only_for_peephole_models(qtbot):
     assert blocker.args == [[]]
     assert not box.isEnabled() and not box.isChecked()
     assert "no peepholes" in box.toolTip()
+    panel.set_peepholes(True)                       # the next model has them again
+    assert box.isEnabled() and box.toolTip().endswith("[no-peepholes]")
