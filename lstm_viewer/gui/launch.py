@@ -55,7 +55,7 @@ def make_app(argv: list[str] | None = None):
 
 def initial_source(path: str | None, settings) -> list[str]:
     """Sources to try in order: PATH, else the last file, then the default model."""
-    from .main_window import DEFAULT_MODEL
+    from .window.main_window import DEFAULT_MODEL
 
     if path:
         return [path, DEFAULT_MODEL]  # a bad PATH still leaves a usable window
@@ -73,8 +73,8 @@ def launch(argv: list[str] | None = None) -> int:
     app = make_app()
     from PySide6.QtCore import QSettings, QTimer
 
-    from .interventions_dock import install as install_interventions
-    from .main_window import LAYOUT_VERSION, MainWindow
+    from .window.experiments import install as install_interventions
+    from .window.main_window import LAYOUT_VERSION, MainWindow
 
     settings = QSettings()
     window = MainWindow(settings=settings)

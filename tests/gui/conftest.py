@@ -39,7 +39,7 @@ def settings(tmp_path):
 def window(qtbot, settings):
     """The main window on the default model (or, before it is bundled, a tiny one)."""
     from lstm_viewer.gui.launch import make_app
-    from lstm_viewer.gui.main_window import DEFAULT_MODEL, MainWindow
+    from lstm_viewer.gui.window.main_window import DEFAULT_MODEL, MainWindow
 
     make_app()
     win = MainWindow(settings=settings)

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from lstm_viewer.gui import colormaps
-from lstm_viewer.gui.cell_diagram import CellDiagram
+from lstm_viewer.gui.diagram.cell_diagram import CellDiagram
 
 ROOT = Path(__file__).resolve().parents[2]
 HIDDEN_NAMES = ("forget", "update", "candidate", "output", "write", "keep",

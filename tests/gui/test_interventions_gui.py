@@ -7,10 +7,10 @@ pytest.importorskip("pytestqt")
 
 from lstm_viewer.engine import CellWeights, Head, Layer, LSTMModel, run  # noqa: E402
 from lstm_viewer.engine.compare import compare, run_pair  # noqa: E402
-from lstm_viewer.gui.comparison_view import ComparisonView  # noqa: E402
-from lstm_viewer.gui.interventions_panel import InterventionsPanel  # noqa: E402
-from lstm_viewer.gui.lab_view import LabView  # noqa: E402
-from lstm_viewer.gui.why_update_view import WhyUpdateView  # noqa: E402
+from lstm_viewer.gui.panels.comparison_view import ComparisonView  # noqa: E402
+from lstm_viewer.gui.panels.interventions_panel import InterventionsPanel  # noqa: E402
+from lstm_viewer.gui.panels.lab_view import LabView  # noqa: E402
+from lstm_viewer.gui.panels.why_update_view import WhyUpdateView  # noqa: E402
 
 
 def small_model(rng, H=4, n_x=3, layers=1):
@@ -176,8 +176,8 @@ def _window_with_docks(qtbot, tmp_path):
     """A 1280×800 main window with the interventions docks, on a tiny model's trace."""
     from PySide6.QtCore import QSettings
 
-    from lstm_viewer.gui.interventions_dock import install
-    from lstm_viewer.gui.main_window import MainWindow
+    from lstm_viewer.gui.window.experiments import install
+    from lstm_viewer.gui.window.main_window import MainWindow
 
     from .conftest import make_model
 
@@ -222,7 +222,7 @@ def test_install_in_main_window_reruns_and_compares(qtbot, tmp_path):
 def test_task_targets_match_the_task_examples(name):
     from types import SimpleNamespace
 
-    from lstm_viewer.gui.interventions_dock import task_targets
+    from lstm_viewer.gui.window.experiments import task_targets
     from lstm_viewer.training.tasks import get_task
 
     task = get_task(name)

@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from lstm_viewer.engine import run
-from lstm_viewer.gui import main_window as mw
+from lstm_viewer.gui.window import main_window as mw
 from lstm_viewer.gui.worker import running_threads
 from lstm_viewer.paths import resource_path
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.interventions import InterventionError, parse, parse_units
+from ...engine.interventions import InterventionError, parse, parse_units
 
 # (spec, label, tooltip) of the on/off interventions, in panel order.
 SWITCHES = (

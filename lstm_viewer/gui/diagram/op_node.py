@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainterPath, QPen
 
-from .diagram_style import OP_R
+from .style import OP_R
 from .vector_strip import _font, draw_label, theme_colors
 
 

@@ -10,7 +10,7 @@ import json
 
 from PySide6.QtWidgets import QComboBox, QFormLayout, QTextBrowser, QVBoxLayout, QWidget
 
-from .viewer_state import ViewerState
+from ..viewer_state import ViewerState
 
 
 class ModelInfo(QWidget):

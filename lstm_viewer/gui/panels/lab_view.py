@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..training.lab import (
+from ...training.lab import (
     ALL_VARIANTS,
     DEFAULT_SEEDS,
     DEFAULT_STEPS,
@@ -44,7 +44,7 @@ from ..training.lab import (
     LabResult,
     run_lab,
 )
-from .theme import style_plots
+from ..theme import style_plots
 
 # One colour per variant (from Tol's "bright" and "vibrant" schemes, colour-blind
 # safe; the bright yellow is replaced by orange, which reads on white too).

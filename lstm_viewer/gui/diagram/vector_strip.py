@@ -19,7 +19,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPen, QStaticText, QTransform
 
-from . import colormaps
+from .. import colormaps
 
 TITLE_H = 18.0      # title row, scene units
 CELLS_H = 18.0      # cell row

@@ -13,7 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
-from .viewer_state import ViewerState, display_token
+from ..viewer_state import ViewerState, display_token
 
 #: node name -> (notation, equation, equation with peepholes or None)
 NODES = {

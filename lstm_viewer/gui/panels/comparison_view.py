@@ -16,8 +16,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from ..engine.compare import Comparison, compare
-from .theme import CURSOR_COLOUR, style_plots
+from ...engine.compare import Comparison, compare
+from ..theme import CURSOR_COLOUR, style_plots
 
 INTACT_COLOUR = "#1f77b4"
 INTERVENED_COLOUR = "#d62728"

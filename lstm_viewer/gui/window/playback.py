@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from .viewer_state import ViewerState
+from ..viewer_state import ViewerState
 
 #: Longest animation of one step (ms); faster playback shortens it.
 ANIMATION_MS = 300

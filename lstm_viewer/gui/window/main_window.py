@@ -32,21 +32,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine import InterventionError, ModelError, parse_intervention
-from ..engine.interventions import parse_units
-from ..formats import LoadError, load
-from ..formats.detect import FORMAT_NAMES
-from . import theme
-from .banner import Banner
-from .cell_diagram import CellDiagram
-from .input_panel import InputPanel
-from .inspector import Inspector
-from .model_info import ModelInfo
+from ...engine import InterventionError, ModelError, parse_intervention
+from ...engine.interventions import parse_units
+from ...formats import LoadError, load
+from ...formats.detect import FORMAT_NAMES
+from .. import theme
+from ..panels.banner import Banner
+from ..diagram.cell_diagram import CellDiagram
+from ..panels.input_panel import InputPanel
+from ..panels.inspector import Inspector
+from ..panels.model_info import ModelInfo
 from .playback import Playback
-from .state_plots import StatePlots
-from .timeline import Timeline
-from .viewer_state import ViewerState
-from .worker import EngineWorker, Job
+from ..panels.state_plots import StatePlots
+from ..panels.timeline import Timeline
+from ..viewer_state import ViewerState
+from ..worker import EngineWorker, Job
 
 DEFAULT_MODEL = "latch"
 MAX_RECENT = 8

@@ -15,7 +15,7 @@ from PySide6.QtCore import QCoreApplication, QTimer, Signal
 from PySide6.QtGui import QColor, QInputMethodEvent, QTextCharFormat
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
-from .viewer_state import ViewerState
+from ..viewer_state import ViewerState
 
 SEQUENCE_FILTER = "Sequences (*.txt *.npy *.csv);;Text (*.txt);;NumPy arrays (*.npy);;CSV vectors (*.csv);;All files (*)"
 DEBOUNCE_MS = 250
@@ -40,7 +40,7 @@ def task_example(model, length: int = EXAMPLE_LENGTH) -> str | None:
     if not task_name or model.vocab is None:
         return None
     try:
-        from ..training.tasks import get_task
+        from ...training.tasks import get_task
 
         ids, _, scored = get_task(task_name).examples("test")[0]
     except Exception:  # an unknown or changed task must not stop the app opening

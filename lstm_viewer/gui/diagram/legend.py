@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QPen
 
-from . import colormaps
+from .. import colormaps
 from .vector_strip import _font, draw_label, theme_colors
 
 

@@ -30,9 +30,9 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from .cell_frame import CellFrame
-from .diagram_edges import DiagramEdges
-from .diagram_legend import DiagramLegend
-from .diagram_style import OP_R, SCENE_W, TOPK_W, visible_token
+from .edges import DiagramEdges
+from .legend import DiagramLegend
+from .style import OP_R, SCENE_W, TOPK_W, visible_token
 from .op_node import OpNode
 from .top_k import TopKBars
 from .vector_strip import CELLS_H, HEIGHT, TITLE_H, VectorStrip, theme_colors

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.why_update import DEFAULT_EPS, WhyUpdate, analyse
-from .theme import CURSOR_COLOUR, style_plots
+from ...engine.why_update import DEFAULT_EPS, WhyUpdate, analyse
+from ..theme import CURSOR_COLOUR, style_plots
 
 GATE_COLOUR = "#2ca02c"
 CANDIDATE_COLOUR = "#1f77b4"

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 
-from .diagram_style import TOPK, TOPK_W, visible_token
+from .style import TOPK, TOPK_W, visible_token
 from .vector_strip import _font, draw_label, theme_colors
 
 

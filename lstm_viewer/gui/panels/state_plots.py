@@ -13,8 +13,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from .theme import style_plots
-from .viewer_state import ViewerState
+from ..theme import style_plots
+from ..viewer_state import ViewerState
 
 _DIVERGING = "CET-D1"
 _LINE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")

@@ -24,12 +24,12 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QWidget
 
-from ..engine.interventions import InterventionError, parse_all
-from .comparison_view import ComparisonView
-from .interventions_panel import InterventionsPanel
-from .lab_view import LabView
-from .why_update_view import WhyUpdateView
-from .worker import EngineWorker, Job
+from ...engine.interventions import InterventionError, parse_all
+from ..panels.comparison_view import ComparisonView
+from ..panels.interventions_panel import InterventionsPanel
+from ..panels.lab_view import LabView
+from ..panels.why_update_view import WhyUpdateView
+from ..worker import EngineWorker, Job
 
 
 def task_targets(model, inputs):
@@ -45,7 +45,7 @@ def task_targets(model, inputs):
     name = (getattr(model, "card", None) or {}).get("task")
     if not name:
         return None
-    from ..training.tasks import get_task
+    from ...training.tasks import get_task
 
     try:
         task = get_task(name)

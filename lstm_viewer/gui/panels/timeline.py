@@ -11,7 +11,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .viewer_state import ViewerState, display_token
+from ..viewer_state import ViewerState, display_token
 
 
 class Timeline(QWidget):

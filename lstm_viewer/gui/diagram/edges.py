@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainterPath, QPen, QPolygonF
 
-from .diagram_style import SCENE_W
+from .style import SCENE_W
 from .pulses import Pulses
 from .vector_strip import _font, theme_colors
 
