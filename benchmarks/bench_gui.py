@@ -57,7 +57,7 @@ def synthetic_model(hidden: int, seed: int = 0) -> LSTMModel:
 def _window(app, tmp):
     from PySide6.QtCore import QSettings
 
-    from lstm_viewer.gui.main_window import MainWindow
+    from lstm_viewer.gui.window.main_window import MainWindow
 
     win = MainWindow(settings=QSettings(str(Path(tmp) / "bench.ini"), QSettings.IniFormat))
     win.resize(1280, 800)
