@@ -60,18 +60,49 @@ def apply(app: QApplication | None, dark: bool) -> None:
 #: The current-step cursor in every plot over time.
 CURSOR_COLOUR = "#ff9f1c"
 
+#: Plot colours per theme (keyed by ``dark``): background, foreground (axes,
+#: ticks, titles), muted text, and the line cycle: blue, red, green, purple,
+#: brightened for the dark background. Orange is left out of the cycle
+#: because it is the cursor's colour; the second line is also dashed where
+#: blue and red must be told apart (intact and intervened runs).
+PLOT_COLOURS = {
+    False: dict(bg="#ffffff", fg="#333333", muted="#6a6a6a",
+                lines=("#0072B2", "#C62828", "#009E73", "#8E44AD")),
+    True: dict(bg="#1e1f22", fg="#d0d0d0", muted="#9a9ca0",
+               lines=("#56B4E9", "#FF5C64", "#3DD6A3", "#C39BD3")),
+}
+
+
+def plot_colours(dark: bool) -> dict:
+    """The :data:`PLOT_COLOURS` entry of the light or dark theme."""
+    return PLOT_COLOURS[bool(dark)]
+
 
 def style_plots(view, plots, dark: bool) -> None:
-    """Background, axis and title colours of ``plots`` for the light or dark theme."""
-    view.setBackground("#1e1f22" if dark else "w")
-    fg = "#d0d0d0" if dark else "#333333"
+    """Background, axis and title colours of ``plots`` for the light or dark theme.
+
+    Parameters
+    ----------
+    view : pyqtgraph.GraphicsLayoutWidget or None
+        Its background is set (None: leave the background alone).
+    plots : iterable of pyqtgraph.PlotItem
+        Every axis that is shown, the title and the legend follow the theme.
+    dark : bool
+    """
+    colours = plot_colours(dark)
+    if view is not None:
+        view.setBackground(colours["bg"])
+    fg = colours["fg"]
     for plot in plots:
-        for axis in ("left", "bottom"):
+        for axis in ("left", "bottom", "right", "top"):
+            if axis not in plot.axes:
+                continue
             ax = plot.getAxis(axis)
             ax.setPen(fg)
             ax.setTextPen(fg)
         plot.titleLabel.setAttr("color", fg)
-        plot.setTitle(plot.titleLabel.text)
+        if plot.titleLabel.text:  # setTitle("") would add an empty title row
+            plot.setTitle(plot.titleLabel.text)
         if plot.legend is not None:
             plot.legend.setLabelTextColor(fg)
             plot.legend.setBrush(QColor(30, 31, 34, 210) if dark else QColor(255, 255, 255, 210))

@@ -1,10 +1,13 @@
 """Intact versus intervened, step by step: what switching a gate off breaks.
 
-Four stacked plots sharing the time axis — c⟨t⟩ and a⟨t⟩ of one unit in
-both runs, the probability each run gives the correct next token, and the
-divergence ‖c_int − c_abl‖ (and ‖a_int − a_abl‖) per step — under a
-heading with the accuracy and loss of both runs. The numbers come from
+Four plots sharing the time axis — c⟨t⟩ and a⟨t⟩ of one unit in both runs,
+the probability each run gives the correct next token, and the divergence
+‖c_int − c_abl‖ (and ‖a_int − a_abl‖) per step — under a heading with the
+accuracy and loss of both runs. The numbers come from
 :func:`lstm_viewer.engine.compare.compare`; this module only draws them.
+Step t is drawn at x = t. The plots carry no legend box (it would cover the
+curves): the heading and the plot titles are the key. With nothing switched
+off the view says so instead of showing empty axes.
 """
 
 from __future__ import annotations
@@ -14,15 +17,24 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QBoxLayout, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from ...engine.compare import Comparison, compare
-from ..theme import CURSOR_COLOUR, style_plots
+from ..theme import CURSOR_COLOUR, plot_colours, style_plots
+from .state_plots import IntegerAxis
 
-INTACT_COLOUR = "#1f77b4"
-INTERVENED_COLOUR = "#d62728"
-C_DIFF_COLOUR = "#9467bd"
-A_DIFF_COLOUR = "#2ca02c"
+#: Shown instead of empty axes while there is nothing to compare.
+EMPTY_MESSAGE = ("Switch something off in Interventions to compare the intact run "
+                 "with the intervened one.")
+#: Below this width the controls go under the heading and the plots in one column.
+NARROW = 620
+
+
+def run_colours(dark: bool) -> dict[str, str]:
+    """Line colours of the intact and intervened runs and of the two divergences."""
+    lines = plot_colours(dark)["lines"]
+    return {"intact": lines[0], "intervened": lines[1], "div_c": lines[3], "div_a": lines[2]}
 
 
 class ComparisonView(QWidget):
@@ -53,11 +65,19 @@ class ComparisonView(QWidget):
         # Until someone picks a unit, show the one that diverges most.
         self._unit_chosen = False
 
-        self.heading = QLabel("Switch an intervention on to compare the intact run with the intervened one.")
+        self._dark = False
+        self.heading = QLabel()
         self.heading.setObjectName("comparisonHeading")
         self.heading.setWordWrap(True)
         self.heading.setTextFormat(Qt.RichText)
         self.heading.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        # A long heading wraps instead of widening the dock.
+        self.heading.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.empty = QLabel(EMPTY_MESSAGE)
+        self.empty.setObjectName("comparisonEmpty")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignCenter)
+        self.empty.setMargin(12)
 
         self.layer_box = QComboBox()
         self.layer_box.setAccessibleName("layer")
@@ -65,11 +85,14 @@ class ComparisonView(QWidget):
         self.unit_spin = QSpinBox()
         self.unit_spin.setAccessibleName("unit")
         self.unit_spin.valueChanged.connect(self._on_unit_spin)
-        controls = QHBoxLayout()
+        self.controls = QWidget()
+        controls = QHBoxLayout(self.controls)
+        controls.setContentsMargins(0, 0, 0, 0)
         controls.addWidget(QLabel("c and a of"))
         controls.addWidget(self.layer_box)
         controls.addWidget(QLabel("unit"))
         controls.addWidget(self.unit_spin)
+        controls.addStretch(1)
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setMinimumHeight(170)
@@ -77,18 +100,16 @@ class ComparisonView(QWidget):
         specs = (("c", "c⟨t⟩ of the unit", "c"), ("a", "a⟨t⟩ of the unit", "a"),
                  ("p", "p(correct output)", "p"),
                  ("div", "divergence per step", "‖Δ‖"))
-        # Placed by _arrange: one row of four in a wide, short dock, 2×2 otherwise.
+        # Placed by _arrange: one row of four in a wide, short dock, one
+        # column in a narrow one, 2×2 otherwise.
         self._columns = 0
         for k, (name, title, ylabel) in enumerate(specs):
-            plot = pg.PlotItem(title=title)
+            plot = pg.PlotItem(title=title, axisItems={"bottom": IntegerAxis("bottom")})
             plot.setLabel("left", ylabel)
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=True, y=False)
             plot.showGrid(x=False, y=True, alpha=0.2)
-            if name == "div":
-                # A translucent box keeps the legend readable over the curves.
-                plot.addLegend(offset=(-4, 2), labelTextSize="8pt", colCount=2,
-                               brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#bbbbbb"))
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
             plot.getAxis("left").setWidth(48)
             plot.setLabel("bottom", "t (step)")
             if k:
@@ -109,12 +130,15 @@ class ComparisonView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(2)
-        top = QHBoxLayout()
-        top.addWidget(self.heading, 1)
-        top.addLayout(controls)
-        layout.addLayout(top)
+        # Heading and controls side by side when wide, stacked when narrow.
+        self.top = QBoxLayout(QBoxLayout.LeftToRight)
+        self.top.addWidget(self.heading, 1)
+        self.top.addWidget(self.controls, 0, Qt.AlignTop)
+        layout.addLayout(self.top)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.empty, 1)
         self.set_dark(False)
+        self._clear()
 
     # --- public API ---------------------------------------------------------------------
 
@@ -177,15 +201,28 @@ class ComparisonView(QWidget):
             cursor.setVisible(self.comparison is not None)
 
     def set_dark(self, dark: bool) -> None:
-        style_plots(self.view, self.plots.values(), dark)
+        """Follow the light or dark theme (plots, curves and heading)."""
+        self._dark = bool(dark)
+        style_plots(self.view, self.plots.values(), self._dark)
+        if self.comparison is not None:
+            self._redraw()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        size = self.view.size()
-        self._arrange(4 if size.width() > 3.2 * max(1, size.height()) else 2)
+        width = self.width()
+        narrow = width < NARROW
+        self.top.setDirection(QBoxLayout.TopToBottom if narrow else QBoxLayout.LeftToRight)
+        height = max(1, self.view.height() if self.view.isVisible() else self.height())
+        if narrow:
+            columns = 1
+        elif width > 3.2 * height:
+            columns = 4
+        else:
+            columns = 2
+        self._arrange(columns)
 
     def _arrange(self, columns: int) -> None:
-        """Lay the four plots out in ``columns`` columns (4 or 2)."""
+        """Lay the four plots out in ``columns`` columns (4, 2 or 1)."""
         if columns == self._columns:
             return
         layout = self.view.ci
@@ -194,6 +231,8 @@ class ComparisonView(QWidget):
                 layout.removeItem(plot)
         for k, plot in enumerate(self.plots.values()):
             layout.addItem(plot, row=k // columns, col=k % columns)
+            # In one column the plots share the bottom one's time label.
+            plot.getAxis("bottom").showLabel(columns > 1 or k == len(self.plots) - 1)
         self._columns = columns
 
     def sizeHint(self) -> QSize:
@@ -243,13 +282,18 @@ class ComparisonView(QWidget):
         for plot in self.plots.values():
             for item in list(plot.listDataItems()):
                 plot.removeItem(item)
-            if plot.legend is not None:
-                plot.legend.clear()
         self.curves = {}
+
+    def _show_plots(self, shown: bool) -> None:
+        """The plots and controls, or the message saying what to do to fill them."""
+        for widget in (self.heading, self.controls, self.view):
+            widget.setVisible(shown)
+        self.empty.setVisible(not shown)
 
     def _clear(self) -> None:
         self._remove_curves()
-        self.heading.setText("Switch an intervention on to compare the intact run with the intervened one.")
+        self.heading.setText("")
+        self._show_plots(False)
 
     def _plot(self, name: str, key: str, x, y, colour: str, label: str, dashed=False, symbol=None):
         pen = pg.mkPen(colour, width=1.6, style=Qt.DashLine if dashed else Qt.SolidLine)
@@ -262,24 +306,27 @@ class ComparisonView(QWidget):
         if self.comparison is None:
             return
         self._remove_curves()
+        self._show_plots(True)
+        colours = run_colours(self._dark)
         cmp = self.comparison
         T = cmp.length
         t = np.arange(T)
         u = self.unit
         for name in ("c", "a"):
             self._plot(name, f"{name}_intact", t, self._states(self.intact, name)[:, u],
-                       INTACT_COLOUR, "intact")
+                       colours["intact"], "intact")
             self._plot(name, f"{name}_intervened", t, self._states(self.intervened, name)[:, u],
-                       INTERVENED_COLOUR, "intervened", dashed=True)
-        self.plots["c"].setTitle(f"c⟨t⟩ of unit {u}")
-        self.plots["a"].setTitle(f"a⟨t⟩ of unit {u}")
+                       colours["intervened"], "intervened", dashed=True)
+        where = f"layer {self.layer}, " if len(self.intact.layers) > 1 else ""
+        self.plots["c"].setTitle(f"c⟨t⟩ of {where}unit {u}")
+        self.plots["a"].setTitle(f"a⟨t⟩ of {where}unit {u}")
         if cmp.intact is not None:
             # Only scored steps have a target; sparse ones read better as dots.
             sparse = cmp.intact.n_scored < 0.5 * T
             symbol = "o" if sparse else None
             for key, run_score, colour, label, dashed in (
-                    ("p_intact", cmp.intact, INTACT_COLOUR, "intact", False),
-                    ("p_intervened", cmp.intervened, INTERVENED_COLOUR, "intervened", True)):
+                    ("p_intact", cmp.intact, colours["intact"], "intact", False),
+                    ("p_intervened", cmp.intervened, colours["intervened"], "intervened", True)):
                 p = run_score.p_correct
                 if sparse:
                     keep = np.isfinite(p)
@@ -290,12 +337,15 @@ class ComparisonView(QWidget):
                                      else "p(correct output)")
         else:
             self.plots["p"].setTitle("p(correct): the model has no softmax head")
-        self._plot("div", "div_c", t, cmp.div_c, C_DIFF_COLOUR, "‖c_int − c_abl‖")
-        self._plot("div", "div_a", t, cmp.div_a, A_DIFF_COLOUR, "‖a_int − a_abl‖", dashed=True)
-        # Head-room above the largest divergence keeps the legend off the curves.
+        self._plot("div", "div_c", t, cmp.div_c, colours["div_c"], "‖c_int − c_abl‖")
+        self._plot("div", "div_a", t, cmp.div_a, colours["div_a"], "‖a_int − a_abl‖", dashed=True)
+        # The title is the key: a legend box would sit on the curves.
+        self.plots["div"].setTitle(
+            f"divergence: <span style='color:{colours['div_c']}'>━ ‖Δc‖</span> "
+            f"<span style='color:{colours['div_a']}'>╍ ‖Δa‖</span>")
         top = float(max(cmp.div_c.max(), cmp.div_a.max(), 1e-6))
-        self.plots["div"].setYRange(0, top * 1.6, padding=0)
-        self.plots["c"].setXRange(0, max(1, T - 1), padding=0.01)
+        self.plots["div"].setYRange(0, top * 1.05, padding=0)
+        self.plots["c"].setXRange(-0.5, max(1, T - 1) + 0.5, padding=0)
         self.heading.setText(self._heading_html())
 
     def _heading_html(self) -> str:
@@ -305,17 +355,19 @@ class ComparisonView(QWidget):
         drift = ("the runs never diverge" if first is None else
                  f"c diverges from step {first}; largest ‖Δc‖ {cmp.div_c.max():.3g} at step "
                  f"{int(cmp.div_c.argmax())}")
-        key = (f"<span style='color:{INTACT_COLOUR}'>━━ intact</span> &nbsp; "
-               f"<span style='color:{INTERVENED_COLOUR}'>╍╍ intervened</span>")
+        colours = run_colours(self._dark)
+        intact, intervened = colours["intact"], colours["intervened"]
+        key = (f"<span style='color:{intact}'>━━ intact</span> &nbsp; "
+               f"<span style='color:{intervened}'>╍╍ intervened</span>")
         lines = [f"<b>Intervention:</b> {what} &nbsp;&nbsp; {key}"]
         if cmp.intact is not None:
             what_right = "agreement with the intact run" if self.targets_are_intact else "accuracy"
             lines.append(
-                f"<b>{what_right}</b>: <span style='color:{INTACT_COLOUR}'>intact "
-                f"{cmp.intact.accuracy:.1%}</span> → <span style='color:{INTERVENED_COLOUR}'>intervened "
+                f"<b>{what_right}</b>: <span style='color:{intact}'>intact "
+                f"{cmp.intact.accuracy:.1%}</span> → <span style='color:{intervened}'>intervened "
                 f"{cmp.intervened.accuracy:.1%}</span> &nbsp;&nbsp; <b>loss</b>: "
-                f"<span style='color:{INTACT_COLOUR}'>{cmp.intact.loss:.4f}</span> → "
-                f"<span style='color:{INTERVENED_COLOUR}'>{cmp.intervened.loss:.4f}</span> "
+                f"<span style='color:{intact}'>{cmp.intact.loss:.4f}</span> → "
+                f"<span style='color:{intervened}'>{cmp.intervened.loss:.4f}</span> "
                 f"&nbsp; ({cmp.intact.n_scored} scored steps)"
             )
         lines.append(drift)
@@ -328,6 +380,8 @@ class ComparisonView(QWidget):
         for plot in self.plots.values():
             if plot.vb.sceneBoundingRect().contains(pos):
                 x = plot.vb.mapSceneToView(pos).x()
-                self.stepClicked.emit(int(np.clip(round(x), 0, self.comparison.length - 1)))
+                # Step t owns t − ½ … t + ½ (round() would send 2.5 to 2 and 3.5 to 4).
+                step = int(np.floor(x + 0.5))
+                self.stepClicked.emit(int(np.clip(step, 0, self.comparison.length - 1)))
                 event.accept()
                 return

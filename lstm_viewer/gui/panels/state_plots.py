@@ -4,20 +4,89 @@ Two heatmaps (units × time) and a line plot of the selected unit (or of the
 busiest units when none is selected). The data come from the overview the
 worker prepares off the GUI thread, so a 100,000-step trace is never copied
 here. Clicking any plot moves to the clicked time.
+
+Every plot puts step t at x = t: heatmap column t is centred on t (it spans
+t − ½ … t + ½), unit u's row is centred on u, and ticks are whole numbers, so
+they sit on column centres. The heatmaps use the diagram's diverging colour
+map (:mod:`lstm_viewer.gui.colormaps`, Tol BuRd, with its dark-theme variant)
+over a range fixed for the whole trace, shown on a colour bar beside each.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from ..theme import style_plots
+from .. import colormaps
+from ..theme import CURSOR_COLOUR, plot_colours, style_plots
 from ..viewer_state import ViewerState
 
-_DIVERGING = "CET-D1"
-_LINE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+#: Share of |c| values inside the c heatmap's colour range: a few drifting
+#: units must not wash out the others (the rest saturate at the ends).
+C_PERCENTILE = 99.0
+
+
+def nice_ceiling(value: float) -> float:
+    """Smallest of 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 15 … not below ``value`` (at least 1)."""
+    value = max(1.0, float(value)) if math.isfinite(value) else 1.0
+    scale = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
+        if step * scale >= value - 1e-9:
+            return step * scale
+    return 10.0 * scale
+
+
+def c_colour_limit(c) -> float:
+    """Half-width L of the c heatmap's symmetric colour range −L…L.
+
+    The :data:`C_PERCENTILE` th percentile of |c| over the whole trace,
+    rounded up to a round number, and at least 1 (the range of a⟨t⟩), so
+    the same value has the same colour at every step of the trace.
+    """
+    values = np.abs(np.asarray(c, float))
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 1.0
+    return nice_ceiling(float(np.percentile(values, C_PERCENTILE)))
+
+
+def colour_map(dark: bool) -> pg.ColorMap:
+    """The diagram's diverging map (Tol BuRd) as a pyqtgraph colour map."""
+    table = colormaps.lut("diverging", dark)
+    return pg.ColorMap(np.linspace(0.0, 1.0, len(table)), np.array(table))
+
+
+class IntegerAxis(pg.AxisItem):
+    """An axis whose ticks are whole numbers only (steps and units).
+
+    Whole numbers are the centres of heatmap columns and rows; a tick at
+    2.5 would name the edge between two steps, which is no step at all.
+    """
+
+    def tickSpacing(self, minVal, maxVal, size):
+        levels = [(spacing, offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size)
+                  if spacing >= 1]
+        return levels or [(1.0, 0.0)]
+
+
+#: Width in pixels of a heatmap's colour bar with its scale, and of every left axis.
+_BAR_WIDTH = 64
+_LEFT_AXIS_WIDTH = 50
+
+
+def _beside(plot: pg.PlotItem, item) -> None:
+    """Put ``item`` to the right of ``plot``'s view box, in the plot's own grid."""
+    plot.layout.addItem(item, 2, 5)
+    plot.layout.setColumnFixedWidth(4, 4)
+
+
+def _plot_item(title: str, **kwargs) -> pg.PlotItem:
+    return pg.PlotItem(title=title, axisItems={"bottom": IntegerAxis("bottom"),
+                                               "left": IntegerAxis("left")}, **kwargs)
 
 
 class StatePlots(QWidget):
@@ -38,26 +107,39 @@ class StatePlots(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
-        cmap = pg.colormap.get(_DIVERGING)
         self.plots: dict[str, pg.PlotItem] = {}
         self.images: dict[str, pg.ImageItem] = {}
+        #: Colour bars of the heatmaps: the range each colour stands for.
+        self.colour_bars: dict[str, pg.ColorBarItem] = {}
+        #: Half-width L of each heatmap's colour range −L…L for the current trace.
+        self.limits: dict[str, float] = {"c": 1.0, "a": 1.0}
         self.cursors: list[pg.InfiniteLine] = []
         self.unit_marks: list[pg.InfiniteLine] = []
         for name in ("c", "a"):
-            plot = pg.PlotItem(title=f"{name}⟨t⟩  (units × t)")
+            plot = _plot_item(f"{name}⟨t⟩  (units × t)")
             plot.setLabel("bottom", "t")
             plot.setLabel("left", "unit")
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=True, y=False)
             image = pg.ImageItem(axisOrder="row-major")
-            image.setColorMap(cmap)
             plot.addItem(image)
+            # The colour bar sits inside the plot's own grid, right of the
+            # heatmap, so it is exactly as tall as the heatmap.
+            bar = pg.ColorBarItem(values=(-1.0, 1.0), width=10, interactive=False, colorMapMenu=False)
+            bar.getAxis("right").setWidth(30)
+            bar.setFixedWidth(_BAR_WIDTH)
+            _beside(plot, bar)
             self.plots[name] = plot
             self.images[name] = image
-        lines = pg.PlotItem(title="selected units")
+            self.colour_bars[name] = bar
+        lines = _plot_item("selected units")
         lines.setLabel("bottom", "t")
         lines.setMenuEnabled(False)
         lines.setMouseEnabled(x=True, y=False)
+        # An empty column as wide as the colour bars keeps the three time axes aligned.
+        spacer = pg.GraphicsWidget()
+        spacer.setFixedWidth(_BAR_WIDTH)
+        _beside(lines, spacer)
         self.plots["lines"] = lines
         self.plots["a"].setXLink(self.plots["c"])
         lines.setXLink(self.plots["c"])
@@ -68,20 +150,21 @@ class StatePlots(QWidget):
             plot.setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).enableAutoSIPrefix(False)
-            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#ff9f1c", width=2))
+            # One width for every left axis: the plots' time axes line up.
+            plot.getAxis("left").setWidth(_LEFT_AXIS_WIDTH)
+            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(CURSOR_COLOUR, width=2))
             cursor.setZValue(10)
             plot.addItem(cursor, ignoreBounds=True)
             self.cursors.append(cursor)
         for name in ("c", "a"):
-            mark = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen("#ff9f1c", width=1, style=Qt.DashLine))
+            mark = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(CURSOR_COLOUR, width=1, style=Qt.DashLine))
             mark.setVisible(False)
             self.plots[name].addItem(mark, ignoreBounds=True)
             self.unit_marks.append(mark)
         # Three curves made once and refilled: creating plot items costs ~10 ms
         # each. Width 1 without antialiasing: the curves are redrawn whenever
         # the cursor moves, and wide antialiased paths cost ~7 ms each.
-        self._curves = [lines.plot(pen=pg.mkPen(colour, width=1), antialias=False)
-                        for colour in _LINE_COLOURS[:3]]
+        self._curves = [lines.plot(pen=pg.mkPen("#888888", width=1), antialias=False) for _ in range(3)]
         self._vertical: bool | None = None
         self._arrange(vertical=True)
         self.view.scene().sigMouseClicked.connect(self._on_click)
@@ -101,7 +184,7 @@ class StatePlots(QWidget):
 
     # -- layout ------------------------------------------------------------
     def _arrange(self, vertical: bool) -> None:
-        """Stack the three plots in a column (side dock) or a row (bottom dock)."""
+        """Stack the three plots in a column (tall dock) or a row (wide, short dock)."""
         if vertical == self._vertical:
             return
         self._vertical = vertical
@@ -111,6 +194,8 @@ class StatePlots(QWidget):
                 layout.removeItem(plot)
         for k, name in enumerate(("c", "a", "lines")):
             layout.addItem(self.plots[name], row=k if vertical else 0, col=0 if vertical else k)
+            # In a column the three plots share the bottom one's "t" label.
+            self.plots[name].getAxis("bottom").showLabel(not vertical or name == "lines")
 
     def resizeEvent(self, event) -> None:
         size = event.size()
@@ -134,20 +219,27 @@ class StatePlots(QWidget):
         T = self.state.length
         for name in ("c", "a"):
             image = self.images[name]
-            if data is None or T == 0:
+            plot = self.plots[name]
+            if data is None or T == 0 or data[name].size == 0:
                 image.clear()
-                self.plots[name].setLimits(xMin=None, xMax=None, yMin=None, yMax=None)
-                self.plots[name].setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
+                plot.setLimits(xMin=None, xMax=None, yMin=None, yMax=None)
+                plot.setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
                 continue
             values = data[name]
-            # c is unbounded: scale it symmetrically so 0 stays the middle colour.
-            # The 98th percentile, not the maximum, so that one drifting unit
-            # does not wash out the others.
-            limit = 1.0 if name == "a" else max(1.0, float(np.percentile(np.abs(values), 98)))
+            # a is in −1…1 by construction; c is unbounded, so its range is
+            # symmetric (0 stays the middle colour) and fixed for the trace.
+            limit = 1.0 if name == "a" else c_colour_limit(values)
+            self.limits[name] = limit
             image.setImage(values, levels=(-limit, limit), autoLevels=False)
-            image.setRect(QRectF(0, 0, T, values.shape[0]))
-            self.plots[name].setLimits(xMin=0, xMax=T, yMin=0, yMax=values.shape[0])
-            self.plots[name].setRange(xRange=(0, T), yRange=(0, values.shape[0]), padding=0)
+            self.colour_bars[name].setLevels((-limit, limit))
+            # Column k of the overview is step k·stride: it spans the stride
+            # steps it stands for, so with stride 1 column t is centred on t.
+            stride = int(self.state.overview.get("stride", 1))
+            H = values.shape[0]
+            width = values.shape[1] * stride
+            image.setRect(QRectF(-0.5, -0.5, width, H))
+            plot.setLimits(xMin=-0.5, xMax=width - 0.5, yMin=-0.5, yMax=H - 0.5)
+            plot.setRange(xRange=(-0.5, width - 0.5), yRange=(-0.5, H - 0.5), padding=0)
         self._draw_lines()
         self.plots["lines"].enableAutoRange(axis=pg.ViewBox.YAxis)
         self._on_step(None)
@@ -163,16 +255,19 @@ class StatePlots(QWidget):
                 series = [(f"c[{unit}]", data["c"][unit]), (f"a[{unit}]", data["a"][unit])]
             else:
                 series = [(f"c[{u}]", data["c"][u]) for u in data["busiest"]]
-        times = None if data is None else self.state.overview["times"] + 0.5
+        # Step t at x = t, as in the heatmaps (a point per step, not per interval).
+        times = None if data is None else self.state.overview["times"]
+        colours = plot_colours(self.state.dark)["lines"]
         for k, curve in enumerate(self._curves):
             if k < len(series):
+                curve.setPen(pg.mkPen(colours[k], width=1))
                 curve.setData(times, series[k][1])
                 curve.show()
             else:
                 curve.setData([], [])
                 curve.hide()
-        # The title doubles as the legend (a legend box would cover a narrow plot).
-        names = "  ".join(f"<span style='color:{_LINE_COLOURS[k]}'>{label}</span>"
+        # The title doubles as the legend: a legend box would cover the curves.
+        names = "  ".join(f"<span style='color:{colours[k]}'>{label}</span>"
                           for k, (label, _) in enumerate(series))
         plot.setTitle(names or "selected units")
         self.view.setToolTip("Lines: c and a of the selected unit, or c of the three units whose c "
@@ -180,21 +275,27 @@ class StatePlots(QWidget):
 
     # -- events ------------------------------------------------------------
     def _on_step(self, event) -> None:
-        x = self.state.t + 0.5
         for cursor in self.cursors:
-            cursor.setValue(x)
+            cursor.setValue(self.state.t)
 
     def _on_unit(self, event) -> None:
         unit = self.state.unit
         for mark in self.unit_marks:
             mark.setVisible(unit is not None)
             if unit is not None:
-                mark.setValue(unit + 0.5)
+                mark.setValue(unit)
         if event is not None:
             self._draw_lines()
 
     def _on_dark(self, event) -> None:
-        style_plots(self.view, self.plots.values(), self.state.dark)
+        dark = bool(self.state.dark)
+        style_plots(self.view, [*self.plots.values(), *self.colour_bars.values()], dark)
+        cmap = colour_map(dark)
+        for name, image in self.images.items():
+            image.setColorMap(cmap)
+            bar = self.colour_bars[name]
+            bar.setColorMap(cmap)
+            bar.setLevels((-self.limits[name], self.limits[name]))
         self._draw_lines()
 
     def _on_click(self, event) -> None:
@@ -204,12 +305,11 @@ class StatePlots(QWidget):
         for plot in self.plots.values():
             if plot.vb.sceneBoundingRect().contains(pos):
                 x = plot.vb.mapSceneToView(pos).x()
-                self.state.set_step(int(np.floor(x)))
+                # Step t owns t − ½ … t + ½: the nearest step, not the one to the left.
+                self.state.set_step(int(math.floor(x + 0.5)))
                 event.accept()
                 return
 
-    def time_to_scene(self, name: str, t: float, y: float = 0.5):
-        """Scene position of time ``t`` in plot ``name`` (used by tests)."""
-        from PySide6.QtCore import QPointF
-
+    def time_to_scene(self, name: str, t: float, y: float = 0.0) -> QPointF:
+        """Scene position of time ``t`` (and ``y``) in plot ``name``."""
         return self.plots[name].vb.mapViewToScene(QPointF(t, y))
