@@ -110,8 +110,18 @@ def test_name_map_records_sources(tmp_path):
     assert model.name_map["layer0.W_x"].startswith("Wi[:, 2:]")
 
 
-def test_load_returns_the_model_type():
-    assert formats.load is load and isinstance(one_unit_model(), LSTMModel)
+def test_load_returns_the_model_type(tmp_path):
+    assert formats.load is load
+    path = save_native(one_unit_model(), tmp_path / "typed.safetensors")
+    model = load(path)
+    assert type(model) is LSTMModel
+    assert [layer.hidden_size for layer in model.layers] == [1]
+    rng = np.random.default_rng(0)
+    params = {f"W{g}": rng.standard_normal((2, 5)) for g in "fico"}
+    params.update({f"b{g}": rng.standard_normal((2, 1)) for g in "fico"})
+    np.savez(tmp_path / "course.npz", **params)
+    assert type(load(tmp_path / "course.npz")) is LSTMModel
+    assert type(load(str(path))) is LSTMModel           # a str path as well as a Path
 
 
 def test_onnx_torch_keras_npz_detected_without_their_suffix(tmp_path, make_onnx_lstm):
