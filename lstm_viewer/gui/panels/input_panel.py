@@ -23,6 +23,7 @@ does not start a job; Return runs it at once.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -270,7 +271,9 @@ def read_sequence(path: str | Path, model) -> LoadedSequence:
         if suffix == ".npy":
             arr = np.load(path, allow_pickle=False)
         elif suffix == ".csv":
-            arr = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
+            with warnings.catch_warnings():  # an empty file is reported below, not warned about
+                warnings.simplefilter("ignore", UserWarning)
+                arr = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
         else:
             text = path.read_text(encoding="utf-8-sig")  # universal newlines: \r\n reads as \n
             arr = None
@@ -336,6 +339,7 @@ class InputPanel(QWidget):
         self.description: str | None = None
         self._last_dir = ""
         self._field_tip = ""
+        self._notice_text = self._notice_short = ""
         self.setObjectName("inputPanel")
         self.label = QLabel("Input:")
         self.field = QLineEdit()
@@ -399,7 +403,7 @@ class InputPanel(QWidget):
                                         "vectors (.npy, .csv)")
         elif kind == "ids":
             limit = id_limit(model)
-            self.label.setText(f"Token ids (0–{limit - 1}):")
+            self.label.setText(f"Token ids 0–{limit - 1}:")
             placeholder = f"token ids 0–{limit - 1}, separated by spaces"
             self._field_tip = (f"This model has an embedding but no vocabulary: type token ids "
                                f"0–{limit - 1}, separated by spaces or commas (\"3 17 4\"). Ids out of "
@@ -488,6 +492,7 @@ class InputPanel(QWidget):
         """Mark the skipped stretches and say in one line what was skipped."""
         self._mark([(s.start, s.length) for s in skipped])
         if not skipped:
+            self._notice_text = ""
             self.notice.setVisible(False)
             return
         tokens = list(dict.fromkeys(s.token for s in skipped))  # distinct, in order of appearance
@@ -497,10 +502,23 @@ class InputPanel(QWidget):
         else:
             shown = ", ".join(tokens[:4])
         more = " …" if len(tokens) > (6 if self.kind == "text" else 4) else ""
-        self.notice.setText(f"⚠ {len(skipped)} skipped: {shown}{more}")
+        self._notice_text = f"⚠ {len(skipped)} skipped: {shown}{more}"
+        self._notice_short = f"⚠ {len(skipped)} skipped"
+        self._fit_notice()
         detail = "; ".join(f"{s.token!r} at {s.start} ({s.reason})" for s in skipped[:12])
         self.notice.setToolTip(f"Skipped, not run: {detail}" + (" …" if len(skipped) > 12 else ""))
         self.notice.setVisible(True)
+
+    def _fit_notice(self) -> None:
+        """On a narrow bar the notice gives only the count, so the field keeps its
+        room (the tooltip lists what was skipped)."""
+        fits = self.notice.fontMetrics().horizontalAdvance(self._notice_text) <= max(90, self.width() // 4)
+        self.notice.setText(self._notice_text if fits else self._notice_short)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._notice_text:
+            self._fit_notice()
 
     # -- inputs the field does not show ---------------------------------------
     def _set_described(self, inputs: np.ndarray, description: str) -> None:
