@@ -9,7 +9,13 @@ tested in a lab configuration (:class:`LabLatchTask`: fewer letters, shorter
 and denser training sequences) that a standard cell learns within the lab's
 budget on every seed, which the table header states. :class:`LabResult` turns the runs into a table (mean
 and spread over seeds) and a text that compares the ranking with the paper's
-findings, saying whatever the numbers say.
+findings, saying whatever the numbers say and no more: with fewer than
+:data:`MIN_SEEDS` seeds per variant it ranks nothing.
+
+Every run keeps its trained network as an engine model
+(:attr:`RunResult.model`) with the variant built into its weights
+(:func:`variant_in_weights`), so the viewer can open it as a model of its
+own and runs it as it was trained, with no intervention to remember.
 
 NumPy only, no Qt: the GUI's lab view runs :func:`run_lab` on a worker
 thread and the ``lab`` subcommand runs it headless.
@@ -17,11 +23,13 @@ thread and the ``lab`` subcommand runs it headless.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..engine.model import LSTMModel
 from .evaluation import evaluate
 from .network import VARIANTS
 from .tasks import LatchTask, Task, get_task
@@ -51,6 +59,93 @@ MIN_DIFFERENCE = 0.02
 # Mean accuracy from which a variant counts as at the task's ceiling: two
 # variants both above it cannot be told apart by accuracy at all.
 CEILING = 0.98
+#: Seeds per variant below which the lab ranks nothing: with one or two seeds
+#: there is no usable estimate of how much a result depends on its seed.
+MIN_SEEDS = 3
+# Two-sided 95% quantiles of Student's t by degrees of freedom (the largest
+# listed df not above the actual one is used, which errs on the cautious side).
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+        10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042, 60: 2.000, 120: 1.980}
+# Pre-activation that σ(z) = ½·tanh(½z) + ½ turns into exactly 1.0 in float32
+# and float64 alike (tanh rounds to 1 from about 9.0 in float32, 19.1 in float64).
+SATURATED = 50.0
+
+
+def _t95(df: int) -> float:
+    return _T95[max(k for k in _T95 if k <= max(1, df))]
+
+
+def variant_in_weights(model: LSTMModel, variant: str) -> LSTMModel:
+    """A copy of a trained variant that any standard LSTM engine runs as it was trained.
+
+    :func:`~lstm_viewer.training.trainer.to_model` leaves a removed gate's
+    rows at zero and records the intervention that removes it in
+    ``card["interventions"]``; a viewer that did not apply it would run
+    Γ = σ(0) = 0.5. Here the variant goes into the weights instead:
+
+    * NIG, NFG, NOG: the removed gate's bias is :data:`SATURATED` with its
+      weights (and peephole) zero, so σ gives exactly 1.0 at every step;
+    * CIFG: the update gate's rows are the forget gate's negated, so
+      Γ_u = σ(−z_f) = 1 − Γ_f (equal to rounding).
+
+    The card says so (``variant_in_weights``) and lists no interventions.
+    """
+    out = copy.deepcopy(model)
+    out.card = dict(model.card or {})
+    out.card.pop("interventions", None)
+    block = {"nig": 0, "nfg": 1, "nog": 3}.get(variant)
+    for layer in out.layers:
+        for cell in layer.cells:
+            H = cell.hidden_size
+            if block is not None:
+                rows = slice(block * H, (block + 1) * H)
+                cell.W_x[rows], cell.W_a[rows], cell.b[rows] = 0.0, 0.0, SATURATED
+                if cell.peephole is not None:
+                    cell.peephole[(0, 1, None, 2)[block]] = 0.0
+            elif variant == "cifg":
+                u, f = slice(0, H), slice(H, 2 * H)
+                cell.W_x[u], cell.W_a[u], cell.b[u] = -cell.W_x[f], -cell.W_a[f], -cell.b[f]
+                if cell.peephole is not None:
+                    cell.peephole[0] = -cell.peephole[1]
+    how = {
+        "nig": f"update gate Γ_u := 1 (NIG): its weights are 0 and its bias {SATURATED:g}, so σ gives 1",
+        "nfg": f"forget gate Γ_f := 1 (NFG): its weights are 0 and its bias {SATURATED:g}, so σ gives 1",
+        "nog": f"output gate Γ_o := 1 (NOG): its weights are 0 and its bias {SATURATED:g}, so σ gives 1",
+        "cifg": "Γ_u := 1 − Γ_f (CIFG): the update gate's weights and bias are the forget gate's "
+                "negated, so Γ_u = σ(−z_f) = 1 − Γ_f",
+    }.get(variant)
+    if how:
+        out.card["variant_in_weights"] = how + "; it was trained that way and runs that way here"
+    return out.validate()
+
+
+def _example_text(task, length: int = 40) -> str:
+    """The ``length`` test steps with the most scored positions, as text (the viewer's first input)."""
+    ids, _, scored = task.examples("test")[0]
+    scored = np.asarray(scored, dtype=float)
+    start = 0
+    if len(ids) > length:
+        start = int(np.argmax(np.convolve(scored, np.ones(length), mode="valid")))
+    return "".join(task.vocab[int(i)] for i in ids[start:start + length])
+
+
+#: What a variant's card tells the viewer to look at: what the missing gate
+#: implies by the equations, not claims about what the cell learned.
+LOOK_AT = {
+    "nig": "this cell was trained without an update gate: Γ_u is 1 at every step, so c̃ is written "
+           "into c in full; look at c̃ and Γ_f where nothing should be stored to see how it copes",
+    "nfg": "this cell was trained without a forget gate: Γ_f is 1 at every step, so c only adds "
+           "Γ_u ⊙ c̃ and never decays; follow c over a long input",
+    "nog": "this cell was trained without an output gate: Γ_o is 1 at every step, so a = tanh(c) "
+           "shows all of c to ŷ at every step",
+    "cifg": "this cell couples its gates, Γ_u = 1 − Γ_f: it writes exactly as much as it forgets; "
+            "compare Γ_u and Γ_f step by step",
+}
+
+
+def run_name(task: str, variant: str, seed: int) -> str:
+    """The display name of one trained run, e.g. ``"latch · NIG · seed 0"``."""
+    return f"{task} · {VARIANT_NAMES[variant][0]} · seed {seed}"
 
 
 class LabLatchTask(LatchTask):
@@ -129,6 +224,10 @@ class RunResult:
         Mean training loss up to each of ``steps``.
     seconds : float
         Training and evaluation time.
+    model : LSTMModel, optional
+        The trained network, named by :func:`run_name`, its variant built
+        into the weights (:func:`variant_in_weights`); the figures above are
+        this model's.
     """
 
     variant: str
@@ -138,6 +237,12 @@ class RunResult:
     steps: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    model: LSTMModel | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        """``"latch · NIG · seed 0"`` (the model's name when there is one)."""
+        return self.model.name if self.model is not None else f"{VARIANT_NAMES[self.variant][0]} · seed {self.seed}"
 
 
 @dataclass
@@ -234,16 +339,27 @@ class LabResult:
             if s is None:
                 lines.append(f"{name:<9} {removes:<25} {0:>5}  {'not run':<31}")
                 continue
-            acc = f"{s.acc_mean:6.1%} ± {s.acc_std:4.1%} [{s.acc_min:.1%}–{s.acc_max:.1%}]"
-            loss = f"{s.loss_mean:.3f} ± {s.loss_std:.3f}"
+            # One seed has no spread: a "± 0.0%" would read as a measured one.
+            acc_sd, loss_sd = (f"{s.acc_std:4.1%}", f"{s.loss_std:.3f}") if s.n > 1 else ("  — ", "—")
+            acc = f"{s.acc_mean:6.1%} ± {acc_sd} [{s.acc_min:.1%}–{s.acc_max:.1%}]"
+            loss = f"{s.loss_mean:.3f} ± {loss_sd}"
             lines.append(f"{name:<9} {removes:<25} {s.n:>5}  {acc:<31} {loss:<15}")
         return "\n".join(lines)
 
     def _differs(self, a: VariantSummary, b: VariantSummary) -> float:
-        """Mean accuracy of ``a`` minus ``b`` if the gap is clear, else 0."""
+        """Mean accuracy of ``a`` minus ``b`` if the gap is clear, else 0.
+
+        Clear means larger than :data:`MIN_DIFFERENCE` and than the 95%
+        margin of a two-sample t-test over the seeds (pooled variance), so
+        with three seeds a gap must exceed about 2.8 standard errors.
+        """
         gap = a.acc_mean - b.acc_mean
-        se = np.sqrt(a.acc_std ** 2 / a.n + b.acc_std ** 2 / b.n)
-        return gap if abs(gap) > max(MIN_DIFFERENCE, 2 * se) else 0.0
+        if a.n < MIN_SEEDS or b.n < MIN_SEEDS:
+            return 0.0
+        df = a.n + b.n - 2
+        pooled = ((a.n - 1) * a.acc_std ** 2 + (b.n - 1) * b.acc_std ** 2) / df
+        se = np.sqrt(pooled * (1 / a.n + 1 / b.n))
+        return gap if abs(gap) > max(MIN_DIFFERENCE, _t95(df) * se) else 0.0
 
     def results_text(self) -> str:
         """What the numbers show, set against Greff et al. 2017's findings.
@@ -260,6 +376,25 @@ class LabResult:
         ranked = self.ranking()
         if not ranked:
             return "No run finished, so there is nothing to compare."
+        counts = sorted({s.n for s in ranked})
+        seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+        paper = ("Greff et al.'s findings (forget gate crucial, CIFG harmless, no input gate hurting on "
+                 "speech and handwriting)")
+        if counts[0] < MIN_SEEDS:
+            # Means in table order, not sorted: a sorted list reads as a ranking.
+            means = ", ".join(f"{s.name} {s.acc_mean:.1%}" for s in self.summaries())
+            word = "seed" if counts[-1] == 1 else "seeds"
+            out = [
+                f"Ranking on {self.task}: with {seeds} {word} per variant no ranking can be concluded. "
+                f"Mean test accuracy: {means}.",
+                "On a short budget a run's result depends on its seed as much as on its gates, and "
+                f"fewer than {MIN_SEEDS} seeds give no estimate of that spread, so {paper} are neither "
+                f"confirmed nor contradicted by this run. Train at least {MIN_SEEDS} seeds per variant "
+                "to compare them.",
+            ]
+            if self.cancelled:
+                out.append("The lab was cancelled, so some variants have fewer seeds than asked for.")
+            return " ".join(out)
         order = " > ".join(f"{s.name} {s.acc_mean:.1%}" for s in ranked)
         out = [f"Ranking on {self.task} by mean test accuracy: {order}."]
         std = self.summary("standard")
@@ -274,38 +409,25 @@ class LabResult:
             if std.acc_mean - self.baseline <= MIN_DIFFERENCE:
                 out.append(
                     f"So within {self.steps} steps the standard cell has not learned {self.task}, and "
-                    "variants cannot be ranked by what none of them learned: Greff et al.'s findings "
-                    "(forget gate crucial, CIFG harmless, no input gate hurting on speech and "
-                    "handwriting) can be neither confirmed nor refuted by this run. Raise the number "
-                    "of steps."
+                    f"variants cannot be ranked by what none of them learned: {paper} can be neither "
+                    "confirmed nor refuted by this run. Raise the number of steps."
                 )
                 if self.cancelled:
                     out.append("The lab was cancelled, so some variants have fewer seeds than asked for.")
                 return " ".join(out)
-        counts = sorted({s.n for s in ranked})
-        seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
-        if counts[-1] < 2:
-            out.append(
-                f"With one seed per variant there is no spread to judge by, so a gap counts as clear "
-                f"when it exceeds {MIN_DIFFERENCE:.0%}; run more seeds before trusting it."
-            )
-        else:
-            out.append(
-                f"A gap counts as clear here only when it exceeds {MIN_DIFFERENCE:.0%} and twice its "
-                f"standard error over the {seeds} seeds."
-            )
+        out.append(
+            f"A gap to the standard cell counts as clear here only when it exceeds {MIN_DIFFERENCE:.0%} "
+            f"and the 95% margin of a t-test over the {seeds} seeds; smaller gaps are within the noise "
+            "and the order among them means nothing."
+        )
 
         widest = max(ranked, key=lambda s: s.acc_max - s.acc_min)
-        if counts[-1] >= 2 and widest.acc_max - widest.acc_min > 0.25:
+        if widest.acc_max - widest.acc_min > 0.25:
             out.append(
                 f"Seeds disagree a lot: {widest.name} ranges from {widest.acc_min:.1%} to "
                 f"{widest.acc_max:.1%}. On this budget, whether a run gets past the plateau depends "
-                "more on its seed than on its gates; more seeds or steps would sharpen the ranking."
+                "much on its seed; more seeds or steps would sharpen the comparison."
             )
-
-        def verdict(variant: str) -> tuple[VariantSummary | None, float]:
-            s = self.summary(variant)
-            return s, (0.0 if s is None else self._differs(s, std))
 
         claims = [
             ("nfg", "Greff et al. found the forget gate crucial (NFG hurt on every data set)", True),
@@ -315,20 +437,21 @@ class LabResult:
             ("nog", "They found that removing the output gate hurt on speech and handwriting", True),
         ]
         for variant, claim, paper_says_worse in claims:
-            s, gap = verdict(variant)
+            s = self.summary(variant)
             if s is None:
                 continue
+            gap = self._differs(s, std)
             if gap < 0:
-                what = f"here {s.name} is clearly worse than the standard cell ({gap:+.1%})"
-                tail = "which agrees with the paper" if paper_says_worse else "which contradicts the paper"
+                what = f"here {s.name} scores clearly below the standard cell ({gap:+.1%})"
+                tail = "in line with the paper" if paper_says_worse else "unlike on the paper's benchmarks"
             elif gap > 0:
-                what = f"here {s.name} is clearly better than the standard cell ({gap:+.1%})"
-                tail = "which contradicts the paper"
+                what = f"here {s.name} scores clearly above the standard cell ({gap:+.1%})"
+                tail = "unlike on the paper's benchmarks"
             else:
                 what = (f"here {s.name} is within the noise of the standard cell "
                         f"({s.acc_mean - std.acc_mean:+.1%})")
-                tail = ("so this run does not confirm it" if paper_says_worse
-                        else "which agrees with the paper")
+                tail = ("so this run does not show it" if paper_says_worse
+                        else "in line with the paper")
             out.append(f"{claim}; {what}, {tail}.")
         ceiling = [s.name for s in ranked if s.variant != "standard" and s.acc_mean >= CEILING
                    and not self._differs(s, std)]
@@ -346,7 +469,8 @@ class LabResult:
         out.append(
             f"These are tiny one-layer models on a synthetic {self.task} task with a short budget "
             f"({self.steps} steps), not the paper's speech, handwriting and music benchmarks with "
-            "tuned hyperparameters; a longer budget can change the picture."
+            "tuned hyperparameters: agreeing or not with the paper here says little about those, and "
+            "a longer budget can change the picture."
         )
         return " ".join(out)
 
@@ -388,7 +512,8 @@ def run_lab(task: str, variants=ALL_VARIANTS, seeds=None, steps: int | None = No
         ``progress(variant, seed, step, train_loss, steps)`` during training;
         returning ``False`` cancels the lab (finished runs are kept).
     on_run : callable, optional
-        ``on_run(result)`` with each :class:`RunResult` as it finishes.
+        ``on_run(result)`` with each :class:`RunResult` as it finishes; its
+        ``model`` is the trained network, ready for the viewer.
     should_stop : callable, optional
         ``should_stop() -> bool``, asked before each run and at every
         progress point; True cancels the lab (finished runs are kept).
@@ -418,6 +543,7 @@ def run_lab(task: str, variants=ALL_VARIANTS, seeds=None, steps: int | None = No
     setting = spec.setting() if hasattr(spec, "setting") else ""
     result = LabResult(spec.name, variants, seed_list, steps, H, baseline=_baseline(spec),
                        batch_size=int(batch_size or spec.batch_size), setting=setting)
+    example = _example_text(spec)
     start = time.perf_counter()
     # Seed-major order: after one round every variant has a result, so a lab
     # cancelled early still compares all of them.
@@ -441,15 +567,26 @@ def run_lab(task: str, variants=ALL_VARIANTS, seeds=None, steps: int | None = No
                 return True
 
             # The task object, not its name: the trainer would build the bundled task.
-            model, history = train(spec, hidden_size=H, variant=variant, seed=seed, steps=steps,
-                                   batch_size=batch_size, callback=report,
-                                   callback_every=max(1, min(callback_every, steps)))
+            trained, history = train(spec, hidden_size=H, variant=variant, seed=seed, steps=steps,
+                                     batch_size=batch_size, callback=report,
+                                     callback_every=max(1, min(callback_every, steps)))
             if history["stopped"]:
                 result.cancelled = True
                 break
+            model = variant_in_weights(trained, variant)
+            model.name = run_name(spec.name, variant, seed)
+            # Scored as the model the viewer opens: its figures are the table's.
             score = evaluate(model, spec)
+            model.card.update(
+                description=spec.description, data=spec.data, scored_on=spec.scored_on,
+                trained_by=f"the variant lab (lstm-viewer lab {spec.name}), one of "
+                           f"{len(variants)} variants x {len(seed_list)} seeds",
+                test={"accuracy": round(float(score.accuracy), 4), "loss": round(float(score.loss), 4)},
+                example=example, look_at=LOOK_AT.get(variant, spec.look_at))
+            if setting:
+                model.card["setting"] = setting
             run = RunResult(variant, seed, float(score.accuracy), float(score.loss),
-                            curve_steps, curve_loss, time.perf_counter() - t0)
+                            curve_steps, curve_loss, time.perf_counter() - t0, model=model)
             result.runs.append(run)
             if on_run is not None:
                 on_run(run)

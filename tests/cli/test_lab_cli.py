@@ -13,7 +13,9 @@ def test_lab_cli_prints_the_table(capsys):
     assert code == 0
     assert out.startswith("task counting: hidden")
     assert "\nstandard " in out and "\nCIFG " in out and "\nNIG " not in out
-    assert "Ranking on counting" in out
+    assert "Ranking on counting: with 1 seed per variant no ranking can be concluded." in out
+    # One short seed never yields a verdict on the paper.
+    assert "clearly" not in out and "contradicts the paper" not in out and "in line with" not in out
 
 
 def test_lab_cli_latch_prints_its_configuration(capsys):
@@ -23,6 +25,14 @@ def test_lab_cli_latch_prints_its_configuration(capsys):
     assert lines[0] == "task latch: hidden 12, batch 32, 1 training steps, seeds 0"
     assert lines[1].startswith("lab latch configuration: 4 letters abcd; training on 20-40-step")
     assert lines[4].startswith("NIG ")
+
+
+def test_lab_cli_help_says_few_seeds_rank_nothing(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["lab", "--help"])
+    assert "fewer than 3 rank nothing" in " ".join(capsys.readouterr().out.split())
 
 
 def test_lab_cli_bad_variant_is_one_line(capsys):
