@@ -4,9 +4,13 @@ Every record the fast path fills — gates, c, tanh c, a, write (``rows``)
 and W_a·a⟨t−1⟩ (``pre_a``) — must match the NumPy loop over random models,
 both directions, several layers, chunk boundaries and initial states, in
 float32 and float64 — on one core, on two (jit.PairSteps) and hybrid with
-BLAS. Skipped when numba is not installed.
+BLAS. Skipped when numba is not installed. Every comparison also checks
+which loop ran: the trace records its loop's name, and a spy on the compiled
+entry points counts their calls, so a silent fall-back to the NumPy loop
+cannot pass as a match.
 """
 
+import collections
 import subprocess
 import sys
 
@@ -53,6 +57,37 @@ def _model(rng, n_x, sizes, bidirectional, head=None, scale=None):
     return LSTMModel(layers, head=h).validate()
 
 
+#: The compiled loops (see trace.choose_loop) and the jit function each one calls.
+COMPILED = {"numba": "fast_steps", "hybrid": "step_cells_canonical", "pair": "pair_steps"}
+
+
+def _spy(monkeypatch) -> collections.Counter:
+    """Count the calls of the compiled entry points the step loops use."""
+    calls = collections.Counter()
+    for name in COMPILED.values():
+        real = getattr(jit, name)
+        if getattr(real, "_spied", False):
+            return real._calls
+        def spy(*args, _real=real, _name=name):
+            calls[_name] += 1
+            return _real(*args)
+        spy._spied, spy._calls = True, calls
+        monkeypatch.setattr(jit, name, spy)
+    return calls
+
+
+def _loops(tr) -> set[str]:
+    return {d.loop for directions in tr.layers for d in directions}
+
+
+def _assert_compiled_ran(tr, calls, before: collections.Counter) -> None:
+    """Every direction of ``tr`` ran a compiled loop, and its jit function was called."""
+    loops = _loops(tr)
+    assert loops and loops <= set(COMPILED), loops
+    for loop in loops:
+        assert calls[COMPILED[loop]] > before[COMPILED[loop]], (loop, dict(calls))
+
+
 def _records(tr):
     out = {}
     for k, directions in enumerate(tr.layers):
@@ -67,11 +102,21 @@ def _records(tr):
 
 
 def _both(monkeypatch, make_run):
-    """Records of the same run through the compiled loop and the NumPy loop."""
+    """Records of the same run through the compiled loop and the NumPy loop.
+
+    Checks that the first run really went through the compiled loops and the
+    second through the NumPy loop alone.
+    """
+    calls = _spy(monkeypatch)
     monkeypatch.delenv("LSTM_VIEWER_NO_JIT", raising=False)
+    before = calls.copy()
     compiled = make_run()
+    _assert_compiled_ran(compiled, calls, before)
     monkeypatch.setenv("LSTM_VIEWER_NO_JIT", "1")
+    before = calls.copy()
     reference = make_run()
+    assert _loops(reference) == {"numpy"}
+    assert calls == before, "the NumPy reference called a compiled loop"
     return _records(compiled), _records(reference)
 
 
@@ -87,16 +132,24 @@ def test_switch_and_selection(monkeypatch, rng):
     model = _model(rng, 3, (5,), False)
     cell = model.layers[0].cells[0]
     monkeypatch.delenv("LSTM_VIEWER_NO_JIT", raising=False)
+    calls = _spy(monkeypatch)
+    x = rng.standard_normal((20, 3))
     assert trace.jit_available()
     assert trace._Direction(cell, np.float32, LayerInterventions([], 5, 0)).jit is not None
+    assert run(model, x).layers[0][0].loop == "numba" and calls["fast_steps"] == 1
     monkeypatch.setenv("LSTM_VIEWER_NO_JIT", "1")
     assert not trace.jit_available()
     assert trace._Direction(cell, np.float32, LayerInterventions([], 5, 0)).jit is None
+    assert run(model, x).layers[0][0].loop == "numpy" and calls["fast_steps"] == 1
     monkeypatch.setenv("LSTM_VIEWER_NO_JIT", "0")
     assert trace.jit_available()
+    assert run(model, x).layers[0][0].loop == "numba" and calls["fast_steps"] == 2
     # Peepholes take the general loop whatever the switch says.
     peep = CellWeights(cell.W_x, cell.W_a, cell.b, rng.standard_normal((3, 5)))
     assert trace._Direction(peep, np.float32, LayerInterventions([], 5, 0)).jit is None
+    peep_model = LSTMModel([Layer([peep])]).validate()
+    assert run(peep_model, x).layers[0][0].loop == "general"
+    assert sum(calls.values()) == 2
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -125,7 +178,11 @@ def test_chunk_boundaries_and_initial_state(monkeypatch, rng, dtype, chunk):
     _assert_same(compiled, reference, dtype)
     # And chunking changes nothing in the compiled loop itself (bit for bit).
     monkeypatch.delenv("LSTM_VIEWER_NO_JIT")
-    whole = _records(TraceRun(model, x, dtype=dtype, initial_state=state, chunk=1000).finish())
+    calls = _spy(monkeypatch)
+    before = calls.copy()
+    whole_trace = TraceRun(model, x, dtype=dtype, initial_state=state, chunk=1000).finish()
+    _assert_compiled_ran(whole_trace, calls, before)
+    whole = _records(whole_trace)
     for name in whole:
         np.testing.assert_array_equal(compiled[name], whole[name], err_msg=name)
 
@@ -139,12 +196,18 @@ def test_large_weights_each_step_exact(monkeypatch, rng):
     model = _model(rng, 8, (40,), bidirectional=True, scale=2.0)
     x = rng.standard_normal((120, 8))
     x32 = x.astype(np.float32)
+    calls = _spy(monkeypatch)
     for env in (None, "1"):
         if env is None:
             monkeypatch.delenv("LSTM_VIEWER_NO_JIT", raising=False)
         else:
             monkeypatch.setenv("LSTM_VIEWER_NO_JIT", env)
+        before = calls.copy()
         tr = run(model, x, dtype=np.float32)
+        if env is None:
+            _assert_compiled_ran(tr, calls, before)
+        else:
+            assert _loops(tr) == {"numpy"} and calls == before
         for cell, d in zip(model.layers[0].cells, tr.layers[0], strict=True):
             worst = 0.0
             for t in range(120):
@@ -172,22 +235,36 @@ def test_hybrid_loop_matches_numpy_loop(monkeypatch, rng, dtype, chunk):
     monkeypatch.delenv("LSTM_VIEWER_NO_JIT", raising=False)
     runner = trace._Direction(cell, dtype, LayerInterventions([], 12, 0))
     assert runner.jit is None and runner.cells is jit.step_cells_canonical
+    calls = _spy(monkeypatch)
 
     def make_run():
-        return TraceRun(model, x, dtype=dtype, initial_state=state, chunk=chunk).finish()
+        tr = TraceRun(model, x, dtype=dtype, initial_state=state, chunk=chunk).finish()
+        if "LSTM_VIEWER_NO_JIT" not in __import__("os").environ:
+            assert _loops(tr) == {"hybrid"}
+        return tr
 
     _assert_same(*_both(monkeypatch, make_run), dtype)
+    # One compiled call per step of each of the four directions.
+    assert calls["step_cells_canonical"] == 4 * 50 and calls["fast_steps"] == 0
 
 
 def test_bench_sizes_match(monkeypatch):
     # The benchmark's own sizes (numba loop at 64 and 256, hybrid at 1024),
     # a sequence of 300 steps.
     rng = np.random.default_rng(7)
+    seen = {}
     for H in (64, 256, 1024):
         model = _model(rng, 64, (H,), bidirectional=False)
         x = rng.standard_normal((300, 64)).astype(np.float32)
-        _assert_same(*_both(monkeypatch, lambda m=model, x=x: run(m, x, dtype=np.float32)),
-                     np.float32)
+
+        def make_run(m=model, x=x, H=H):
+            tr = run(m, x, dtype=np.float32)
+            seen.setdefault(H, tr.layers[0][0].loop)
+            return tr
+
+        _assert_same(*_both(monkeypatch, make_run), np.float32)
+    # 64: one core; 256: one core or two (by cache size and idle cores); 1024: BLAS + compiled.
+    assert seen[64] == "numba" and seen[256] in ("numba", "pair") and seen[1024] == "hybrid"
 
 
 def test_tanh32_correctly_rounded():
@@ -304,10 +381,13 @@ def test_pair_loop_one_thread_run_and_threads_argument(monkeypatch, rng):
 
     model = _model(rng, 5, (33,), bidirectional=False)
     x = rng.standard_normal((80, 5))
+    calls = _spy(monkeypatch)
     before = set(threading.enumerate())
     two = run(model, x, threads=None)
     assert set(threading.enumerate()) <= before
+    assert _loops(two) == {"pair"} and calls["pair_steps"] == 2     # one call per thread
     one = run(model, x, threads=1)
+    assert _loops(one) == {"numba"} and calls["fast_steps"] == 1 and calls["pair_steps"] == 2
     _assert_same(_records(two), _records(one), np.float32)
 
 
@@ -344,8 +424,14 @@ def test_pair_loop_without_a_thread_falls_back_to_one(monkeypatch, rng):
     def refuse(self):
         raise RuntimeError("can't start new thread")
 
+    calls = _spy(monkeypatch)
     monkeypatch.setattr(threading.Thread, "start", refuse)
-    got = _records(run(model, x))
+    got_trace = run(model, x)
+    # The two-thread loop was chosen, could not start its partner, and ran the
+    # one-core compiled loop instead (never the NumPy loop).
+    assert _loops(got_trace) == {"pair"}
+    assert calls["fast_steps"] >= 1 and calls["pair_steps"] == 0
+    got = _records(got_trace)
     for name in expected:
         np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
 
