@@ -1,8 +1,19 @@
-"""Start the app: ``python main.py [PATH] [--dark] [--screenshot OUT.png]``.
+"""Start the app: ``lstm-viewer [MODEL] [options]`` (or ``python main.py ...``).
 
-Opens PATH, else the last file opened (when it still exists), else the
+Opens MODEL (a weights file or bundled name), else the view file of
+``--view``, else the last file opened (when it still exists), else the
 bundled default model. When nothing can be loaded the window still opens and
 says why.
+
+The view options reproduce any view from the command line::
+
+    lstm-viewer latch --text ">a?b?" --step 3 --unit 12 --intervene update=0 \
+        --panel comparison --size 1280x800 --screenshot shot.png
+
+Model, text, layer and interventions are applied at once; step, unit,
+panels and presentation once the resulting trace is shown (see
+:class:`~lstm_viewer.gui.view_file.PendingView`). A bad value is one line on
+stderr and in the window; the other options still apply.
 """
 
 from __future__ import annotations
@@ -14,21 +25,44 @@ from pathlib import Path
 
 ORGANIZATION = "lstm-viewer"
 APPLICATION = "lstm-viewer"
+#: Panel names taken by ``--panel`` (as ``MainWindow.show_panel`` takes them).
+PANEL_NAMES = ("why", "comparison", "lab", "interventions", "inspector", "model", "plots")
+DIRECTIONS = {"0": 0, "1": 1, "f": 0, "forward": 0, "b": 1, "backward": 1, "r": 1, "reverse": 1}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lstm-viewer", description="Watch a trained LSTM think.")
-    parser.add_argument("path", nargs="?", help="weights file or bundled model name (default: latch)")
+    parser = argparse.ArgumentParser(
+        prog="lstm-viewer", description="Watch a trained LSTM think.",
+        epilog="A bad option value is reported in one line (on stderr and in the window) "
+               "and the window opens without it.")
+    parser.add_argument("path", nargs="?", metavar="MODEL",
+                        help="weights file or bundled model name (default: latch)")
     theme = parser.add_mutually_exclusive_group()
     theme.add_argument("--dark", action="store_true", help="use the dark theme")
     theme.add_argument("--light", action="store_true", help="use the light theme")
-    parser.add_argument("--step", type=int, default=None, help="start at this step")
-    parser.add_argument("--inspect", metavar="NODE", default=None,
-                        help="node shown in the inspector (c, a, update, forget, candidate, output, ...)")
-    parser.add_argument("--unit", type=int, default=None, help="select this hidden unit")
-    parser.add_argument("--screenshot", metavar="PNG",
-                        help="save a screenshot of the window once the first trace is shown, then quit")
-    parser.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1280x800")
+    view = parser.add_argument_group("the view to open on")
+    view.add_argument("--view", metavar="FILE.json",
+                      help="open a view saved by File ▸ Save View (options below apply on top)")
+    view.add_argument("--text", metavar="TEXT",
+                      help="input text (for a model without vocabulary: token ids, e.g. \"3 17 4\")")
+    view.add_argument("--step", metavar="N", help="start at step N (0 is the first)")
+    view.add_argument("--unit", metavar="U", help="select hidden unit U")
+    view.add_argument("--layer", metavar="L[:DIR]",
+                      help="show layer L (0 is the lowest); DIR forward or backward for a "
+                           "bidirectional layer, e.g. 1:backward")
+    view.add_argument("--intervene", metavar="SPEC", action="append", default=None,
+                      help="switch an intervention on (repeatable), e.g. update=0, forget=1@0-3#0, "
+                           "coupled; the intact-vs-intervened comparison opens")
+    view.add_argument("--panel", metavar="NAME", action="append", default=None,
+                      help=f"open a panel (repeatable): {', '.join(PANEL_NAMES)}")
+    view.add_argument("--presentation", action="store_true",
+                      help="start in presentation mode (full screen, the diagram and timeline only)")
+    view.add_argument("--inspect", metavar="NODE", default=None,
+                      help="node shown in the inspector (c, a, update, forget, candidate, output, ...)")
+    out = parser.add_argument_group("window")
+    out.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1280x800")
+    out.add_argument("--screenshot", metavar="PNG",
+                     help="save a screenshot of the window once the view is shown, then quit")
     return parser
 
 
@@ -67,19 +101,24 @@ def initial_source(path: str | None, settings) -> list[str]:
     return sources
 
 
-def launch(argv: list[str] | None = None) -> int:
-    """Open the window and run the event loop; returns the exit status."""
-    args = build_parser().parse_args(list(argv or []))
-    app = make_app()
-    from PySide6.QtCore import QSettings, QTimer
+def build_window(settings=None):
+    """The main window as the app opens it: interventions docks, Experiments menu, saved layout.
+
+    Parameters
+    ----------
+    settings : QSettings, optional
+        Where layout and recent files persist (tests pass a temporary one).
+    """
+    from PySide6.QtCore import QSettings
 
     from .window.experiments import install as install_interventions
     from .window.main_window import LAYOUT_VERSION, MainWindow
 
-    settings = QSettings()
+    settings = settings if settings is not None else QSettings()
     window = MainWindow(settings=settings)
-    # Interventions panel, intact-vs-intervened comparison, why-update view, lab.
-    install_interventions(window)
+    if getattr(window, "interventions", None) is None:
+        # Interventions panel, intact-vs-intervened comparison, why-update view, lab.
+        install_interventions(window)
     layout = settings.value("windowState")
     if layout is not None:  # again, now that the interventions docks exist
         window.restoreState(layout, LAYOUT_VERSION)
@@ -87,34 +126,186 @@ def launch(argv: list[str] | None = None) -> int:
     bar.removeAction(window.help_menu.menuAction())  # Help stays the last menu
     bar.addAction(window.help_menu.menuAction())
     window.inspector_dock.raise_()
+    return window
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1280x800"`` → (1280, 800); ValueError with a one-line reason otherwise."""
+    w, sep, h = text.lower().partition("x")
+    if not (sep and w.strip().isdigit() and h.strip().isdigit()):
+        raise ValueError("use WxH, e.g. 1280x800")
+    size = int(w), int(h)
+    if not (200 <= size[0] <= 16384 and 200 <= size[1] <= 16384):
+        raise ValueError("width and height must lie between 200 and 16384 pixels")
+    return size
+
+
+def _index(text: str, what: str) -> int:
+    text = text.strip()
+    if not text.isdigit():
+        raise ValueError(f"'{text}' is not a {what} (0, 1, 2, ...)")
+    return int(text)
+
+
+def parse_layer(text: str) -> tuple[int, int | None]:
+    """``"1"`` → (1, None); ``"1:backward"`` → (1, 1); ValueError otherwise."""
+    layer, sep, direction = text.partition(":")
+    k = _index(layer, "layer number")
+    if not sep:
+        return k, None
+    if direction.strip().lower() not in DIRECTIONS:
+        raise ValueError(f"unknown direction '{direction}' (forward or backward)")
+    return k, DIRECTIONS[direction.strip().lower()]
+
+
+#: View field → the option that sets it, for messages.
+OPTION_OF = {"input": "--text", "step": "--step", "unit": "--unit", "layer": "--layer",
+             "direction": "--layer", "interventions": "--intervene", "panels": "--panel"}
+
+
+def options_view(args) -> tuple[object, list[str]]:
+    """The :class:`~lstm_viewer.gui.view_file.View` the view options ask for, and their syntax problems.
+
+    Each problem is one line naming the option; that option is left out.
+    """
+    from .view_file import View, ViewFileError, check_panel
+
+    problems: list[str] = []
+    fields: dict = {}
+    for key, option, parse in (("step", "--step", lambda v: _index(v, "step number")),
+                               ("unit", "--unit", lambda v: _index(v, "unit number"))):
+        text = getattr(args, key, None)
+        if text is not None:
+            try:
+                fields[key] = parse(text)
+            except ValueError as exc:
+                problems.append(f"{option} {text}: {exc}.")
+    if getattr(args, "layer", None) is not None:
+        try:
+            fields["layer"], fields["direction"] = parse_layer(args.layer)
+        except ValueError as exc:
+            problems.append(f"--layer {args.layer}: {exc}.")
+    if getattr(args, "text", None) is not None:
+        if args.text:
+            fields["input"] = args.text
+        else:
+            problems.append("--text: the text is empty.")
+    if getattr(args, "intervene", None):
+        fields["interventions"] = tuple(args.intervene)
+    if getattr(args, "panel", None):
+        panels = []
+        for name in args.panel:
+            try:
+                panels.append(check_panel(name.strip().lower()))
+            except ViewFileError as exc:
+                problems.append(f"--panel {name}: {exc}.")
+        if panels:
+            fields["panels"] = tuple(dict.fromkeys(panels))
+    if getattr(args, "presentation", False):
+        fields["presentation"] = True
+    return View(**fields), problems
+
+
+def apply_options(window, args):
+    """Check the view options against the model shown and apply the good ones.
+
+    Parameters
+    ----------
+    window : MainWindow
+        With its model loaded (its input and first job under way).
+    args : argparse.Namespace
+        From :func:`build_parser`.
+
+    Returns
+    -------
+    pending : PendingView or None
+        Applies step, unit, panels and presentation once the trace is shown.
+    problems : list of str
+        One line per bad option, naming it; the caller reports them.
+    """
+    from dataclasses import replace
+
+    from .view_file import View, check_view
+
+    view, problems = options_view(args)
+    if view == View():
+        return None, problems
+    state = window.state
+    if state.model is None:
+        return None, problems + ["The view options were not applied: no model is loaded."]
+    length = None if state.inputs is None else len(state.inputs)
+    prepared = check_view(view, state.model, length=length, layer=state.layer)
+    for key, problem in prepared.problems.items():
+        given = {"input": args.text, "interventions": " ".join(args.intervene or ())}.get(key)
+        given = given if given is not None else getattr(args, OPTION_OF[key].lstrip("-"), "")
+        given = given if len(str(given)) <= 40 else str(given)[:39] + "…"
+        problems.append(f"{OPTION_OF[key]} {given}: {problem}.")
+    if prepared.view.interventions:
+        # An intervention opens with its comparison shown, before any panel asked for.
+        panels = prepared.view.panels or ()
+        if "comparison" not in panels:
+            prepared.view = replace(prepared.view, panels=("comparison", *panels))
+    from .view_file import apply_view
+
+    # After a --view file: its own step, unit and panels apply first, these on top.
+    return apply_view(window, prepared, supersede=False), problems
+
+
+def launch(argv: list[str] | None = None) -> int:
+    """Open the window and run the event loop; returns the exit status."""
+    args = build_parser().parse_args(list(argv or []))
+    app = make_app()
+    from PySide6.QtCore import QSettings, QTimer
+
+    from .view_file import ViewFileError, apply_view, prepare_view, read_view
+
+    settings = QSettings()
+    window = build_window(settings)
     if args.dark or args.light:
         window.state.set_dark(args.dark)
+    messages: list[str] = []  # one-line problems, shown together once the window is up
     if args.size:
-        w, _, h = args.size.partition("x")
-        window.resize(int(w), int(h))
+        try:
+            window.resize(*parse_size(args.size))
+        except ValueError as exc:
+            messages.append(f"--size {args.size}: {exc}.")
     window.show()
+    opened = False
+    if args.view:
+        path = Path(args.view)
+        try:
+            prepared = prepare_view(read_view(path), base=path.parent)
+        except ViewFileError as exc:
+            messages.append(f"Could not open the view {path.name}: {exc}.")
+        else:
+            if args.path:
+                messages.append(f"The view's model is shown; {args.path} was not opened.")
+            apply_view(window, prepared)
+            opened = True
     failures = []
-    for source in initial_source(args.path, settings):
+    for source in ([] if opened else initial_source(args.path, settings)):
         if window.open_source(source, remember=bool(args.path)):
             if failures and args.path:
-                window.show_error(f"{failures[0].rstrip('.')}. Showing the bundled model "
-                                  f"'{source}' instead.")
-                print(f"lstm-viewer: {failures[0]}", file=sys.stderr)
+                messages.append(f"{failures[0].rstrip('.')}. Showing the bundled model '{source}' instead.")
             break
         failures.append(window.banner.text)
     else:
-        reason = failures[0] if args.path else "No model could be loaded (the bundled models are missing)."
-        if not reason.endswith((".", "!")):
-            reason += "."
-        window.show_error(f"{reason} Use File ▸ Open (Ctrl+O) or drop a weights file on the window.")
-        if args.path:
-            print(f"lstm-viewer: {failures[0]}", file=sys.stderr)
+        if not opened:
+            reason = failures[0] if args.path else "No model could be loaded (the bundled models are missing)."
+            if not reason.endswith((".", "!")):
+                reason += "."
+            messages.append(f"{reason} Use File ▸ Open (Ctrl+O) or drop a weights file on the window.")
     if args.inspect:
         window.state.set_node(args.inspect)
         window._pinned_node = args.inspect
     helpers = []  # referenced until exit: Qt holds no strong reference to them
-    if args.step is not None or args.unit is not None:
-        helpers.append(_StepOnce(window, args.step, args.unit))
+    pending, problems = apply_options(window, args)
+    helpers.append(pending)
+    messages += problems
+    for message in messages:
+        print(f"lstm-viewer: {message}", file=sys.stderr)
+    if messages:
+        window.show_error(" ".join(messages))
     if args.screenshot:
         helpers.append(_Screenshot(window, args.screenshot))
     # Ctrl+C in the terminal closes the window cleanly. Qt's loop does not
@@ -130,21 +321,6 @@ def launch(argv: list[str] | None = None) -> int:
 
 def _noop() -> None:
     pass
-
-
-class _StepOnce:
-    """Moves to a given step (and selects a unit) once the first trace arrives."""
-
-    def __init__(self, window, step: int | None, unit: int | None = None):
-        self.window, self.step, self.unit = window, step, unit
-        window.traceReady.connect(self.apply)
-
-    def apply(self, job_id: int) -> None:
-        self.window.traceReady.disconnect(self.apply)
-        if self.step is not None:
-            self.window.state.set_step(self.step)
-        if self.unit is not None:
-            self.window.state.set_unit(self.unit)
 
 
 class _Screenshot:
