@@ -29,8 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lstm-viewer",
         description="Watch a trained LSTM think. Without a subcommand, opens the app.",
-        epilog="GUI: lstm-viewer [PATH | MODEL] [--dark | --light] [--step N] [--unit U] "
-               "[--inspect NODE] [--size WxH] [--screenshot PNG] (lstm-viewer PATH --help); "
+        epilog="GUI: lstm-viewer [PATH | MODEL] [--view FILE.json] [--text TEXT] [--step N] "
+               "[--unit U] [--layer L[:DIR]] [--intervene SPEC ...] "
+               "[--panel why|comparison|lab|interventions|inspector|model|plots ...] "
+               "[--presentation] [--inspect NODE] [--dark | --light] [--size WxH] "
+               "[--screenshot PNG] (lstm-viewer PATH --help); "
                "'lstm-viewer models' lists the bundled models.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
