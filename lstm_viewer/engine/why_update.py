@@ -6,6 +6,10 @@ For one unit over one run, :func:`analyse` splits the write into its two
 factors, counts how often each is near zero, measures how much of the
 variation of the write's size each factor explains on its own, and
 :meth:`WhyUpdate.explanation` says in words what those numbers show.
+:func:`rank_units` finds the units where the gate does the switching, so a
+view can open on the unit the argument is about, and :class:`GateOffFigure`
+holds and words the model-level figure (accuracy and loss intact and with
+Γ_u switched off), whoever computes it.
 
 The reasoning the text draws on: σ(z) < ε for every z below logit(ε) — a
 half-line of pre-activations, reached by many inputs with no precision —
@@ -260,3 +264,194 @@ def analyse(trace: Trace, layer: int, unit: int, direction: int = 0,
         tokens=None if trace.tokens is None else np.asarray(trace.tokens),
         eps=float(eps), gate_fixed=_gate_fixed(trace, layer, unit),
     )
+
+
+# --- which unit to look at -------------------------------------------------------------------
+
+#: z of the two-sided 95 % interval used to discount shares resting on few steps.
+_Z95 = 1.959964
+
+
+def _wilson_low(hits: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Lower end of the 95 % Wilson interval of hits / n (0 where n is 0)."""
+    n = np.asarray(n, np.float64)
+    safe = np.maximum(n, 1.0)
+    p = np.asarray(hits, np.float64) / safe
+    z2 = _Z95 * _Z95
+    centre = p + z2 / (2 * safe)
+    spread = _Z95 * np.sqrt(p * (1 - p) / safe + z2 / (4 * safe * safe))
+    return np.where(n > 0, (centre - spread) / (1 + z2 / safe), 0.0)
+
+
+@dataclass(frozen=True)
+class UnitRank:
+    """How much of one unit's switching-off its gate does alone.
+
+    Attributes
+    ----------
+    unit : int
+    steps : int
+        Length of the run.
+    no_write : int
+        Steps whose write is off (|Γ_u ⊙ c̃| < ε), as :attr:`WhyUpdate.write_off`.
+    gate_alone : int
+        Of those, the steps the gate shut alone: Γ_u < ε while |c̃| ≥ ε.
+    score : float
+        The share ``gate_alone / no_write`` discounted for resting on few
+        steps (the lower end of its 95 % Wilson interval); units are ranked
+        by it. 0 without no-write steps.
+    gate_fixed : str or None
+        Spec of an intervention that fixes Γ_u on this unit: its gate decides
+        nothing, so such a unit is ranked last.
+    """
+
+    unit: int
+    steps: int
+    no_write: int
+    gate_alone: int
+    score: float
+    gate_fixed: str | None = None
+
+    @property
+    def share(self) -> float:
+        """Share of the no-write steps the gate shut alone; NaN without such steps."""
+        return self.gate_alone / self.no_write if self.no_write else float("nan")
+
+    def label(self) -> str:
+        """One line for a unit picker."""
+        if self.gate_fixed is not None:
+            return f"unit {self.unit} — Γ_u fixed by {self.gate_fixed}"
+        if self.no_write == 0:
+            return f"unit {self.unit} — writes on every step"
+        steps = "step" if self.no_write == 1 else "steps"
+        return (f"unit {self.unit} — the gate alone shuts {self.share:.0%} of its "
+                f"{self.no_write} no-write {steps}")
+
+
+def rank_units(trace: Trace, layer: int = 0, direction: int = 0,
+               eps: float = DEFAULT_EPS) -> list[UnitRank]:
+    """Every unit of one layer, the one whose gate does most of the switching first.
+
+    A unit ranks high when the gate alone shuts a large share of the steps on
+    which it writes nothing — and that share rests on many steps: a unit
+    whose write is off once, shut by the gate, has a share of 100 % but says
+    little. So units are ordered by the lower end of the share's 95 % Wilson
+    interval, then by how many steps the gate shut alone, then by number.
+    The counts are those of :func:`analyse` with the same ``eps``.
+
+    Parameters
+    ----------
+    trace : Trace
+    layer, direction : int
+    eps : float
+        Threshold for "near zero", in (0, 0.5).
+
+    Returns
+    -------
+    list of UnitRank
+        One per unit, best first.
+    """
+    if not 0 <= layer < len(trace.layers):
+        raise ValueError(f"the model has no layer {layer}")
+    if not 0 <= direction < len(trace.layers[layer]):
+        raise ValueError(f"layer {layer} has no direction {direction}")
+    if not 0.0 < eps < 0.5:
+        raise ValueError(f"eps must lie in (0, 0.5), got {eps}")
+    d = trace.layers[layer][direction]
+    # A float64 threshold, so float32 records are compared exactly as analyse() compares them.
+    eps = np.float64(eps)
+    off = np.abs(d.write) < eps
+    alone = off & (d.update < eps)
+    alone &= np.abs(d.candidate) >= eps
+    no_write = off.sum(axis=0)
+    gate_alone = alone.sum(axis=0)
+    score = _wilson_low(gate_alone, no_write)
+    ranks = []
+    for u in range(d.hidden_size):
+        fixed = _gate_fixed(trace, layer, u)
+        ranks.append(UnitRank(u, int(trace.length), int(no_write[u]), int(gate_alone[u]),
+                              -1.0 if fixed is not None else float(score[u]), fixed))
+    ranks.sort(key=lambda r: (-r.score, -r.gate_alone, r.unit))
+    return ranks
+
+
+# --- the model-level figure --------------------------------------------------------------------
+
+#: The spec "Γ_u switched off" stands for everywhere: the gate removed (NIG),
+#: every candidate written in full — as ``lstm-viewer evaluate MODEL --intervene update=1``.
+GATE_OFF = "update=1"
+
+
+@dataclass
+class GateOffFigure:
+    """Accuracy and loss intact and with Γ_u switched off on every unit.
+
+    Computed by the GUI (in the background) either on the model's task's
+    test set with the code of ``lstm-viewer evaluate`` (``scope="task"``) or
+    on the current input (``scope="input"``); this class only words it.
+
+    Attributes
+    ----------
+    scope : {"task", "input"}
+    intact_accuracy, off_accuracy, intact_loss, off_loss : float
+        NaN when they cannot be scored (no output layer).
+    positions : int
+        Scored positions (steps, on an input).
+    sequences : int
+        Sequences scored (1 on an input).
+    task : str or None
+        The task's name (scope "task", or an input scored by the task's rule).
+    scored_on : str
+        What is scored, in words.
+    agreement : bool
+        No targets: the intact run's own predictions are the reference.
+    divergence : float
+        Mean ‖c_int − c_off‖ over the input (scope "input"), else NaN.
+    already_off : bool
+        The model always runs without the gate (an NIG variant), so switching
+        it off changes nothing.
+    """
+
+    scope: str
+    intact_accuracy: float
+    off_accuracy: float
+    intact_loss: float
+    off_loss: float
+    positions: int
+    sequences: int = 1
+    task: str | None = None
+    scored_on: str = ""
+    agreement: bool = False
+    divergence: float = float("nan")
+    already_off: bool = False
+
+    @property
+    def scored(self) -> bool:
+        return bool(np.isfinite(self.intact_accuracy) and np.isfinite(self.off_accuracy))
+
+    def text(self) -> str:
+        """The figure in one or two sentences."""
+        off = "with Γ_u switched off on every unit (Γ_u := 1)"
+        if self.scope == "task":
+            where = (f"On the {self.task} task's test set ({self.positions} scored positions in "
+                     f"{self.sequences} sequences, computed as lstm-viewer evaluate does)")
+            out = (f"{where}: accuracy {self.intact_accuracy:.4f} intact, {self.off_accuracy:.4f} {off}; "
+                   f"loss {self.intact_loss:.4f} → {self.off_loss:.4f} nats.")
+        elif not self.scored:
+            out = (f"On the current input ({self.positions} steps; the model has no output layer to "
+                   f"score): {off}, c moves from the intact run by ‖Δc‖ = {self.divergence:.3g} "
+                   "on average.")
+        elif self.agreement:
+            out = (f"On the current input ({self.positions} steps; no task says what is right, so the "
+                   f"intact run's own predictions are the reference): the run {off} agrees with them on "
+                   f"{self.off_accuracy:.1%} of steps; loss (−log p of the intact prediction) "
+                   f"{self.intact_loss:.4f} → {self.off_loss:.4f} nats.")
+        else:
+            steps = f"{self.positions} scored by the {self.task} task's rule" if self.task else \
+                f"{self.positions} scored"
+            out = (f"On the current input ({steps}): accuracy {self.intact_accuracy:.1%} intact, "
+                   f"{self.off_accuracy:.1%} {off}; loss {self.intact_loss:.4f} → {self.off_loss:.4f} nats.")
+        if self.already_off:
+            out += (" This model was trained without the update gate (its card runs it with "
+                    f"{GATE_OFF}), so switching the gate off changes nothing here.")
+        return out

@@ -145,3 +145,92 @@ def test_why_update_bad_arguments(rng):
         analyse(trace, 1, 0)
     with pytest.raises(ValueError, match="eps"):
         analyse(trace, 0, 0, eps=0.7)
+
+
+# --- ranking units: where does the gate do the switching? -------------------------------------
+
+def two_unit_model():
+    """Unit 0 is shut by its gate on token 0; unit 1 by its candidate (as gate_or_candidate_model)."""
+    W_x = np.zeros((8, 2))
+    # Blocks in the canonical order update, forget, candidate, output; units 0 and 1 in each.
+    W_x[0] = [-8.0, 8.0]   # Γ_u of unit 0: shut on token 0
+    W_x[1] = [8.0, 8.0]    # Γ_u of unit 1: always open
+    W_x[2:4] = [8.0, 8.0]  # forget gates open
+    W_x[4] = [2.0, 2.0]    # c̃ of unit 0 ≈ 0.96 always
+    W_x[5] = [0.0, 2.0]    # c̃ of unit 1 = 0 on token 0
+    W_x[6:8] = [8.0, 8.0]
+    return LSTMModel([Layer([CellWeights(W_x, np.zeros((8, 2)), np.zeros(8))])]).validate()
+
+
+def test_rank_units_puts_the_gate_switched_unit_first_with_analyse_counts():
+    from lstm_viewer.engine.why_update import rank_units
+
+    ids = np.array([0, 0, 0, 1, 0, 0, 1, 0, 0, 0])
+    trace = run(two_unit_model(), ids)
+    ranks = rank_units(trace)
+    assert [r.unit for r in ranks] == [0, 1]
+    top = ranks[0]
+    # The counts are analyse()'s: 8 no-write steps, all shut by the gate alone.
+    r0 = analyse(trace, 0, 0)
+    assert top.no_write == int(r0.write_off.sum()) == 8
+    assert top.gate_alone == 8 and top.share == 1.0
+    assert ranks[1].no_write == 8 and ranks[1].gate_alone == 0 and ranks[1].share == 0.0
+    assert top.label() == "unit 0 — the gate alone shuts 100% of its 8 no-write steps"
+
+
+def test_rank_units_discounts_a_share_resting_on_few_steps():
+    from lstm_viewer.engine.why_update import _wilson_low
+
+    # 42 of 43 outranks 12 of 12 and 1 of 1: the lower end of the 95 % interval.
+    low = _wilson_low(np.array([42, 12, 1, 0]), np.array([43, 12, 1, 0]))
+    assert low[0] > low[1] > low[2] > 0 and low[3] == 0.0
+    assert low[0] == pytest.approx(0.8794, abs=1e-3)
+    assert low[1] == pytest.approx(0.7575, abs=1e-3)
+
+
+def test_rank_units_on_the_latch_model_opens_on_unit_12():
+    """The unit the latch card names; unit 4's raw share is higher but rests on 12 steps."""
+    from lstm_viewer.engine.why_update import rank_units
+    from lstm_viewer.formats import load
+
+    model = load("latch")
+    ids, _ = model.encode(">cfdebgdhghb?hfhgcf?>ffh>eddaadb?c>g>adf?fh?dag?")
+    trace = run(model, ids)
+    ranks = rank_units(trace)
+    top = ranks[0]
+    assert top.unit == 12
+    assert top.score == max(r.score for r in ranks)
+    assert top.gate_alone == max(r.gate_alone for r in ranks) == 42
+    assert top.share == pytest.approx(42 / 43)
+    four = next(r for r in ranks if r.unit == 4)
+    assert four.share == 1.0 and four.no_write == 12 and four.score < top.score
+    # Units that never stop writing come after every unit that does.
+    silent = [k for k, r in enumerate(ranks) if r.no_write == 0]
+    assert silent and min(silent) > max(k for k, r in enumerate(ranks) if r.gate_alone > 0)
+
+
+def test_rank_units_puts_units_with_a_fixed_gate_last(rng):
+    from lstm_viewer.engine.why_update import rank_units
+
+    model = model_with_head(rng)
+    ranks = rank_units(run(model, rng.integers(0, 4, 20), interventions=["update=0@1"]))
+    assert ranks[-1].unit == 1 and ranks[-1].gate_fixed == "update=0@1"
+    assert "fixed by update=0@1" in ranks[-1].label()
+    with pytest.raises(ValueError, match="no layer 2"):
+        rank_units(run(model, [0, 1]), layer=2)
+
+
+def test_gate_off_figure_text():
+    from lstm_viewer.engine.why_update import GateOffFigure
+
+    task = GateOffFigure("task", 0.99741, 0.17716, 0.02291, 13.27791, 4589, 400, task="latch")
+    text = task.text()
+    assert "accuracy 0.9974 intact, 0.1772 with Γ_u switched off" in text
+    assert "loss 0.0229 → 13.2779" in text and "4589 scored positions in 400 sequences" in text
+    agree = GateOffFigure("input", 1.0, 0.25, 0.1, 2.0, 12, agreement=True)
+    assert "agrees with them on 25.0% of steps" in agree.text()
+    unscored = GateOffFigure("input", float("nan"), float("nan"), float("nan"), float("nan"), 9,
+                             divergence=0.5)
+    assert "no output layer" in unscored.text() and "0.5" in unscored.text()
+    assert "changes nothing" in GateOffFigure("task", 0.9, 0.9, 0.1, 0.1, 5, 1, task="latch",
+                                              already_off=True).text()
