@@ -240,6 +240,7 @@ def apply_options(window, args):
         given = given if given is not None else getattr(args, OPTION_OF[key].lstrip("-"), "")
         given = given if len(str(given)) <= 40 else str(given)[:39] + "…"
         problems.append(f"{OPTION_OF[key]} {given}: {problem}.")
+    prepared.exact_panels = False  # --panel opens panels; the others stay open
     if prepared.view.interventions:
         # An intervention opens with its comparison shown, before any panel asked for.
         panels = prepared.view.panels or ()
@@ -257,10 +258,43 @@ def launch(argv: list[str] | None = None) -> int:
     app = make_app()
     from PySide6.QtCore import QSettings, QTimer
 
+    window, helpers = open_window(args, QSettings())
+    if args.screenshot:
+        helpers.append(_Screenshot(window, args.screenshot))
+    # Ctrl+C in the terminal closes the window cleanly. Qt's loop does not
+    # run Python signal handlers, so a 200 ms tick gives Python the chance.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    tick = QTimer()
+    tick.start(200)
+    tick.timeout.connect(_noop)
+    status = app.exec()
+    window.shutdown()
+    return int(status)
+
+
+def open_window(args, settings=None):
+    """Build and show the window for the parsed command line, with its model and view.
+
+    Every problem (a file that cannot be opened, a bad option value) is one
+    line on stderr, and all of them together one line in the window.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From :func:`build_parser`.
+    settings : QSettings, optional
+
+    Returns
+    -------
+    window : MainWindow
+    helpers : list
+        Objects to keep referenced while the window is open (the part of the
+        view waiting for the first trace).
+    """
     from .view_file import ViewFileError, apply_view, prepare_view, read_view
 
-    settings = QSettings()
     window = build_window(settings)
+    settings = window.settings
     if args.dark or args.light:
         window.state.set_dark(args.dark)
     messages: list[str] = []  # one-line problems, shown together once the window is up
@@ -298,25 +332,13 @@ def launch(argv: list[str] | None = None) -> int:
     if args.inspect:
         window.state.set_node(args.inspect)
         window._pinned_node = args.inspect
-    helpers = []  # referenced until exit: Qt holds no strong reference to them
     pending, problems = apply_options(window, args)
-    helpers.append(pending)
     messages += problems
     for message in messages:
         print(f"lstm-viewer: {message}", file=sys.stderr)
     if messages:
         window.show_error(" ".join(messages))
-    if args.screenshot:
-        helpers.append(_Screenshot(window, args.screenshot))
-    # Ctrl+C in the terminal closes the window cleanly. Qt's loop does not
-    # run Python signal handlers, so a 200 ms tick gives Python the chance.
-    signal.signal(signal.SIGINT, lambda *_: window.close())
-    tick = QTimer()
-    tick.start(200)
-    tick.timeout.connect(_noop)
-    status = app.exec()
-    window.shutdown()
-    return int(status)
+    return window, [pending]
 
 
 def _noop() -> None:

@@ -334,6 +334,9 @@ class Prepared:
         The token ids of ``view.input`` (None: no input given).
     problems : dict
         Field name → one-line problem, for the fields that were dropped.
+    exact_panels : bool
+        True (a view file): the panels not listed close. False (``--panel``):
+        the listed panels open and the others stay as they are.
     """
 
     view: View
@@ -341,6 +344,7 @@ class Prepared:
     source: str = ""
     ids: object = None
     problems: dict = field(default_factory=dict)
+    exact_panels: bool = True
 
 
 def resolve_source(source: str, base: Path | None) -> str:
@@ -636,7 +640,7 @@ def apply_view(window, prepared: Prepared, supersede: bool = True):
         window.interventions.panel.set_specs(list(view.interventions))
         rerun = rerun or interventions != list(s.interventions)
         s.set_interventions(interventions)
-    pending = PendingView(window, view)
+    pending = PendingView(window, view, exact_panels=prepared.exact_panels)
     if not rerun and s.trace is not None:
         pending.apply()
     return pending
@@ -668,9 +672,9 @@ class PendingView(QObject):
     #: Emitted once step, unit, panels and presentation have been applied.
     applied = Signal()
 
-    def __init__(self, window, view: View):
+    def __init__(self, window, view: View, exact_panels: bool = True):
         super().__init__(window)
-        self.window, self.view = window, view
+        self.window, self.view, self.exact_panels = window, view, exact_panels
         #: True until applied or cancelled.
         self.waiting = True
         window.traceReady.connect(self._on_trace)
@@ -695,12 +699,15 @@ class PendingView(QObject):
             s.set_step(view.step)
         if view.unit is not None:
             s.set_unit(view.unit)
-        for name in view.panels or ():
-            w.show_panel(name)
-        if view.panels is not None and hasattr(w, "hide_panel"):
+        if view.panels is not None and self.exact_panels:
+            # The docks not in the view close; the lab window is left alone
+            # (closing it would stop a training the user started).
+            docks = w.panel_docks()
             for name in w.visible_panels():
-                if name not in view.panels:
-                    w.hide_panel(name)
+                if name not in view.panels and name in docks:
+                    docks[name].hide()
+        for name in view.panels or ():
+            w.show_panel(name)  # the last one listed ends up in front
         # A panel may pick its own unit or step when it opens; the view's win.
         if view.step is not None:
             s.set_step(view.step)
