@@ -1,14 +1,20 @@
 """The window as a user drives it: open, step, play, bad files, closing."""
 
+import re
+
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
 
 from lstm_viewer.engine import run
+from lstm_viewer.gui.diagram.vector_strip import MARKER_COLOR
 from lstm_viewer.gui.window import main_window as mw
 from lstm_viewer.gui.worker import running_threads
 from lstm_viewer.paths import resource_path
 
+from . import probe
 from .conftest import make_model
 
 
@@ -65,21 +71,69 @@ def test_stepping_puts_trace_values_in_diagram(window, qtbot):
             np.testing.assert_array_equal(window.diagram.node_values("y_hat"), s.trace.y_hat[t])
 
 
+def _focus_widget(window, qtbot):
+    """The widget a user's key press reaches: the window is shown and active, and
+    the keyboard focus is inside it but not in a text field (where Space would
+    type a space and the arrows would move the text cursor)."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    target = QApplication.focusWidget()
+    assert target is not None and window.isAncestorOf(target)
+    assert not isinstance(target, QLineEdit), f"the keys would go to a text field: {target!r}"
+    return target
+
+
 def test_keys_step_and_jump(window, qtbot):
     s = window.state
-    window.activateWindow()
-    window.act_first.trigger()
-    assert s.t == 0
-    window.act_next.trigger()
-    window.act_next.trigger()
-    assert s.t == 2
-    window.act_prev.trigger()
-    assert s.t == 1
-    window.act_last.trigger()
+    keys = _focus_widget(window, qtbot)
+    qtbot.keyClick(keys, Qt.Key_End)
     assert s.t == s.length - 1
-    assert window.act_play.shortcut().toString() == "Space"
-    assert window.act_next.shortcut().toString() == "Right"
-    assert window.act_open.shortcut().matches(window.act_open.shortcut()) and window.act_open.shortcut().toString() == "Ctrl+O"
+    qtbot.keyClick(keys, Qt.Key_Home)
+    assert s.t == 0
+    qtbot.keyClick(keys, Qt.Key_Right)
+    qtbot.keyClick(keys, Qt.Key_Right)
+    assert s.t == 2
+    qtbot.keyClick(keys, Qt.Key_Left)
+    assert s.t == 1
+    assert "t = 1 " in window.step_label.text()
+
+
+def test_space_plays_and_pauses(window, qtbot):
+    s = window.state
+    window.speed_slider.setValue(window.speed_slider.maximum())
+    keys = _focus_widget(window, qtbot)
+    qtbot.keyClick(keys, Qt.Key_Home)
+    with qtbot.waitSignals([window.playback.ticked] * 2, timeout=5000):
+        qtbot.keyClick(keys, Qt.Key_Space)
+        assert s.playing
+        assert window.act_play.text().replace("&", "") == "Pause"
+    assert s.t >= 2
+    qtbot.keyClick(keys, Qt.Key_Space)
+    assert not s.playing and not window.playback.timer.isActive()
+    assert window.act_play.text().replace("&", "") == "Play"
+    stopped_at = s.t
+    with qtbot.assertNotEmitted(window.playback.ticked, wait=200):
+        pass
+    assert s.t == stopped_at
+
+
+def test_ctrl_o_asks_for_a_file_and_opens_it(window, qtbot, tmp_path, monkeypatch):
+    from lstm_viewer.formats import save_native
+
+    path = tmp_path / "keyed.safetensors"
+    save_native(make_model(hidden=9, name="keyed"), path)
+    asked = []
+
+    def dialog(parent, caption="", directory="", filter="", *args, **kwargs):
+        asked.append(filter)
+        return str(path), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", dialog)
+    keys = _focus_widget(window, qtbot)
+    with qtbot.waitSignal(window.traceReady, timeout=10000):
+        qtbot.keyClick(keys, Qt.Key_O, Qt.ControlModifier)
+    assert len(asked) == 1 and "*.safetensors" in asked[0]
+    assert window.state.hidden_size == 9 and "keyed" in window.windowTitle()
 
 
 def test_play_advances_and_pause_stops(window, qtbot):
@@ -128,41 +182,91 @@ def test_missing_file_message(window, tmp_path):
     assert "nope.safetensors" in window.banner.text
 
 
-def test_recent_files_and_reopen(window, tmp_path, qtbot):
+def _open_with_dialog(window, qtbot, monkeypatch, path):
+    """File ▸ Open… with the file dialog answering ``path``; returns the dialog calls."""
+    asked = []
+
+    def dialog(parent, caption="", directory="", filter="", *args, **kwargs):
+        asked.append(caption)
+        return str(path), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", dialog)
+    with qtbot.waitSignal(window.traceReady, timeout=10000):
+        window.act_open.trigger()
+    return asked
+
+
+def test_recent_files_reopen_and_clear_from_the_menu(window, tmp_path, qtbot, monkeypatch):
     from lstm_viewer.formats import save_native
 
-    path = tmp_path / "other.safetensors"
-    save_native(make_model(hidden=5, name="other"), path)
+    first, second = tmp_path / "first.safetensors", tmp_path / "second.safetensors"
+    save_native(make_model(hidden=5, name="first"), first)
+    save_native(make_model(hidden=6, name="second"), second)
+    _open_with_dialog(window, qtbot, monkeypatch, first)
+    _open_with_dialog(window, qtbot, monkeypatch, second)
+    assert window.state.hidden_size == 6 and "second" in window.windowTitle()
+    entries = [a for a in window.recent_menu.actions() if a.data()]
+    assert [a.data() for a in entries] == [str(second.resolve()), str(first.resolve())]
+    assert "first.safetensors" in entries[1].text()
+    # File ▸ Open Recent ▸ first.safetensors
     with qtbot.waitSignal(window.traceReady, timeout=10000):
-        assert window.open_source(str(path))
-    assert window.state.model.hidden_size if hasattr(window.state.model, "hidden_size") else True
+        entries[1].trigger()
     assert window.state.hidden_size == 5
-    assert window.recent_files()[0] == str(path.resolve())
-    actions = [a for a in window.recent_menu.actions() if a.data()]
-    assert actions and actions[0].data() == str(path.resolve())
+    assert "first" in window.windowTitle()
+    assert window.recent_files()[0] == str(first.resolve())   # reopened: now the latest
+    # File ▸ Open Recent ▸ Clear Menu
+    clear = [a for a in window.recent_menu.actions() if a.text().replace("&", "") == "Clear Menu"]
+    assert len(clear) == 1
+    clear[0].trigger()
+    assert not [a for a in window.recent_menu.actions() if a.data()]
+    assert not window.recent_menu.isEnabled()
+    assert window.recent_files() == []
+    assert window.state.hidden_size == 5          # clearing the list unloads nothing
+
+
+def _highlighted_run(image_pixels, colour, y):
+    """First and last x of the pixels of ``colour`` on row ``y``."""
+    xs = np.flatnonzero(np.all(np.abs(image_pixels[y].astype(int) - colour) <= 2, axis=-1))
+    assert xs.size, "no highlighted cell on the timeline"
+    return int(xs[0]), int(xs[-1])
 
 
 def test_timeline_click_moves_step(window, qtbot):
+    # The cell pitch is measured on the painted timeline (where the current
+    # step's cell is highlighted), not taken from the widget's own arithmetic.
     s = window.state
     tl = window.timeline
-    x = int(tl._cell_width() * 4.5)
-    qtbot.mouseClick(tl, Qt.LeftButton, pos=QPoint(x, 10))
-    assert s.t == tl._first + 4
+    hl = tl.palette().highlight().color()
+    colour = np.array([hl.red(), hl.green(), hl.blue()])
+    window.act_first.trigger()
+    x0, x0_end = _highlighted_run(probe.image_array(tl.grab().toImage()), colour, 4)
+    window.act_next.trigger()
+    x1, _ = _highlighted_run(probe.image_array(tl.grab().toImage()), colour, 4)
+    pitch = x1 - x0
+    assert pitch > x0_end - x0 > 0
+    qtbot.mouseClick(tl, Qt.LeftButton, pos=QPoint(int(x0 + 4.5 * pitch), 6))
+    assert s.t == 4
+    x4, _ = _highlighted_run(probe.image_array(tl.grab().toImage()), colour, 4)
+    assert x4 == x0 + 4 * pitch
 
 
 def test_plot_click_moves_step(window, qtbot):
-    from PySide6.QtCore import QPointF
-
+    # Click the middle of heat-map column `target` (where pyqtgraph draws that
+    # image column), and the cursor must then be drawn inside that column.
     s = window.state
     plots = window.state_plots
-    qtbot.waitUntil(lambda: not plots._pending.isActive())
+    window.plots_dock.show()
+    window.plots_dock.raise_()
+    qtbot.waitUntil(lambda: plots.isVisible() and plots.images["c"].image is not None, timeout=5000)
+    image = plots.images["c"]
+    assert image.image.shape[1] == s.length          # one column per step
     target = min(4, s.length - 1)
-    scene_pos = plots.time_to_scene("c", target + 0.5)
-    view_pos = plots.view.mapFromScene(scene_pos)
-    qtbot.mouseClick(plots.view.viewport(), Qt.LeftButton, pos=view_pos)
+    scene_pos = image.mapToScene(QPointF(target + 0.5, 0.5))
+    qtbot.mouseClick(plots.view.viewport(), Qt.LeftButton, pos=plots.view.mapFromScene(scene_pos))
     assert s.t == target
-    assert plots.cursors[0].value() == pytest.approx(target + 0.5)
-    assert isinstance(scene_pos, QPointF)
+    for cursor in plots.cursors[:2]:
+        x = image.mapFromScene(cursor.mapToScene(QPointF(0, 0))).x()
+        assert target <= x < target + 1
 
 
 def test_inspector_shows_preactivation_split_and_selects_unit(window):
@@ -172,9 +276,13 @@ def test_inspector_shows_preactivation_split_and_selects_unit(window):
     model = window.inspector.model
     headers = [model.headerData(i, Qt.Horizontal) for i in range(model.columnCount())]
     assert headers == ["unit", "value", "W·x", "W·a", "b", "z"]
-    parts = s.direction_trace.preactivation("update", 1)
+    # W_x·x of unit 2 of the update gate at t = 1, from the weights (rows: update first).
+    d = s.direction_trace
+    weights = s.model.layers[0].cells[0]
+    expected = float(np.asarray(weights.W_x, np.float64)[2] @ np.asarray(d.x[1], np.float64))
     cell = model.data(model.index(2, 2))
-    assert cell == f"{float(parts['W_x·x'][2]):+.3f}"
+    assert re.fullmatch(r"[+-]\d+\.\d{3}", cell), cell
+    assert float(cell) == pytest.approx(expected, abs=5e-4 + 1e-6)
     assert "Γ_u" in window.inspector.title.text()
     window.inspector.table.selectRow(3)
     assert s.unit == 3
@@ -252,16 +360,34 @@ def test_worker_thread_gone_after_close(window):
     assert running_threads() == []
 
 
+def _marker_pixels(window, name):
+    """Pixels of the clamp marker's colour where strip ``name`` is drawn."""
+    strip = probe.strips(window.diagram)[name]
+    pixels = probe.image_array(window.diagram.grab().toImage())
+    rect = probe.pixel_rect(window.diagram, strip)
+    region = pixels[max(rect.top(), 0):rect.bottom() + 1, max(rect.left(), 0):rect.right() + 1]
+    return probe.count_colour(region, MARKER_COLOR, tolerance=20)
+
+
 def test_interventions_rerun_and_mark_the_diagram(window, qtbot):
     s = window.state
+    strips = probe.strips(window.diagram)
+    assert all(strip.marker() is None for strip in strips.values())
+    assert _marker_pixels(window, "update") == 0
     with qtbot.waitSignal(window.traceReady, timeout=5000):
         s.set_interventions(["update=1"])
     np.testing.assert_array_equal(s.direction_trace.update, 1.0)
     assert [str(iv) if isinstance(iv, str) else iv.spec for iv in s.trace.interventions] == ["update=1"]
-    assert mw.clamped_nodes(s.interventions) == {"update": "update=1"}
+    # The diagram's update-gate strip carries the marker, and it is drawn; no other strip has one.
+    assert strips["update"].marker()
+    assert [name for name, strip in strips.items() if strip.marker()] == ["update"]
+    assert _marker_pixels(window, "update") > 50
+    assert _marker_pixels(window, "forget") == 0
     with qtbot.waitSignal(window.traceReady, timeout=5000):
         s.set_interventions([])
     assert not np.all(s.direction_trace.update == 1.0)
+    assert strips["update"].marker() is None
+    assert _marker_pixels(window, "update") == 0
 
 
 def test_peephole_model_steps(window, qtbot):
@@ -276,45 +402,101 @@ def test_peephole_model_steps(window, qtbot):
     assert "p_o⊙c⟨t⟩" in window.inspector.equation.text()
 
 
-def test_long_input_shows_progress_and_cancels(window, qtbot):
+def _start_long_job(window, qtbot, monkeypatch):
+    """Type a long input and press Return; returns the trace shown before."""
+    probe.slow_engine(monkeypatch)
+    field = window.input_panel.field
+    old = window.state.trace
+    field.setText(field.text() * 100)
+    qtbot.keyClick(field, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.progress.isVisible() and window.cancel_button.isVisible(), timeout=10000)
+    return old
+
+
+def test_cancel_button_stops_a_long_job_and_keeps_the_trace(window, qtbot, monkeypatch):
     s = window.state
-    with qtbot.waitSignal(window.traceReady, timeout=5000):
-        window.set_model(make_model(hidden=64), "wide")
-    old = s.trace
-    s.set_inputs(np.arange(400_000) % 10)
-    qtbot.waitUntil(lambda: window.progress.isVisible() and window.progress.value() > 0, timeout=15000)
-    assert window.cancel_button.isVisible() and window.act_cancel.isEnabled()
-    window.act_cancel.trigger()
+    length = s.length
+    old = _start_long_job(window, qtbot, monkeypatch)
+    assert window.act_cancel.isEnabled()
+    qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: "cancelled" in window.statusBar().currentMessage(), timeout=5000)
-    assert not window.progress.isVisible()
-    assert s.trace is old  # the previous trace stays shown and usable
+    assert not window.progress.isVisible() and not window.cancel_button.isVisible()
+    assert not window.act_cancel.isEnabled()
+    assert s.trace is old and s.length == length    # the previous trace stays shown and usable
+    assert f"/ {length - 1} " in window.step_label.text()
     window.act_next.trigger()
     assert s.t == 1
 
 
-def test_drop_a_weights_file(window, qtbot, tmp_path):
-    from PySide6.QtCore import QMimeData, QPointF, QUrl
-    from PySide6.QtGui import QDropEvent
+def test_escape_cancels_a_long_job(window, qtbot, monkeypatch):
+    s = window.state
+    old = _start_long_job(window, qtbot, monkeypatch)
+    keys = _focus_widget(window, qtbot)
+    qtbot.keyClick(keys, Qt.Key_Escape)
+    qtbot.waitUntil(lambda: "cancelled" in window.statusBar().currentMessage(), timeout=5000)
+    assert not window.progress.isVisible()
+    assert s.trace is old
 
+
+def _drag_and_drop(window, path, over=None):
+    """Drag ``path`` over widget ``over`` (default: the diagram) and drop it,
+    through the window's QWindow as the platform delivers it. Returns the
+    enter and drop events."""
+    over = over or window.diagram
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    pos = over.mapTo(window, over.rect().center())
+    enter = QDragEnterEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(window.windowHandle(), enter)
+    if not enter.isAccepted():
+        return enter, None
+    drop = QDropEvent(QPointF(pos), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(window.windowHandle(), drop)
+    return enter, drop
+
+
+def test_drop_a_weights_file(window, qtbot, tmp_path):
     from lstm_viewer.formats import save_native
 
     path = tmp_path / "dropped.safetensors"
     save_native(make_model(hidden=7, name="dropped"), path)
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    event = QDropEvent(QPointF(100, 100), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     with qtbot.waitSignal(window.traceReady, timeout=5000):
-        window.dropEvent(event)
+        enter, drop = _drag_and_drop(window, path)
+    assert enter.isAccepted() and enter.dropAction() == Qt.CopyAction
+    assert drop.isAccepted()
     assert window.state.hidden_size == 7
     assert "dropped" in window.windowTitle()
+    assert window.recent_files()[0] == str(path.resolve())
 
 
-def test_close_during_a_long_job_stops_the_thread(window, qtbot):
+def test_drop_a_sequence_file(window, qtbot, tmp_path):
+    s = window.state
+    model = s.model
+    text = "".join(t for t in model.vocab if len(t) == 1 and t.isprintable())[:4] * 3
+    path = tmp_path / "sequence.txt"
+    path.write_text(text, encoding="utf-8")
     with qtbot.waitSignal(window.traceReady, timeout=5000):
-        window.set_model(make_model(hidden=64), "wide")
-    window.state.set_inputs(np.arange(400_000) % 10)
-    qtbot.waitUntil(lambda: window.act_cancel.isEnabled(), timeout=5000)
+        enter, drop = _drag_and_drop(window, path, over=window.timeline)
+    assert enter.isAccepted() and drop.isAccepted()
+    assert s.model is model                       # a sequence is read, not opened as weights
+    assert window.input_panel.field.text() == text
+    assert s.length == len(text)
+    assert [model.vocab[int(i)] for i in s.trace.tokens] == list(text)
+
+
+def test_drag_without_a_file_is_refused(window):
+    mime = QMimeData()
+    mime.setText("just some text")
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(window.windowHandle(), enter)
+    assert not enter.isAccepted()
+
+
+def test_close_during_a_long_job_stops_the_thread(window, qtbot, monkeypatch):
+    _start_long_job(window, qtbot, monkeypatch)
+    thread = window.worker.thread_handle
     window.close()
+    assert not thread.isRunning()
     assert running_threads() == []
 
 
@@ -331,25 +513,31 @@ def test_launch_prefers_path_then_last_file(settings, tmp_path):
     assert initial_source(None, settings) == [mw.DEFAULT_MODEL]
 
 
-def test_hand_picked_units(window, settings):
-    box = window.unit_mode
-    box.setCurrentIndex(box.findData("manual"))
-    assert window._units_edit_action.isVisible()
-    window.units_edit.setText("1,2-3")
-    window.units_edit.editingFinished.emit()
+def _units_action(window, text):
+    found = [a for a in window.units_menu.actions() if a.text().replace("&", "").rstrip("…") == text]
+    assert len(found) == 1, [a.text() for a in window.units_menu.actions()]
+    return found[0]
+
+
+def test_hand_picked_units(window, qtbot, settings):
+    # View ▸ Units Shown ▸ Hand-Picked…, then type the units and press Return.
+    _units_action(window, "Hand-Picked").trigger()
+    field = window.units_edit
+    qtbot.waitUntil(field.isVisible, timeout=2000)       # the tool bar lays it out on the next pass
+    field.clear()
+    qtbot.keyClicks(field, "1,2-3")
+    qtbot.keyClick(field, Qt.Key_Return)
     assert not window.banner.text
-    window.units_edit.setText("two")
-    window.units_edit.editingFinished.emit()
+    assert probe.hidden_units_shown(window.diagram) == [1, 2, 3]
+    assert probe.shown(window.diagram, "concat")[:3] == [1, 2, 3]
+    field.selectAll()
+    qtbot.keyClicks(field, "two")
+    qtbot.keyClick(field, Qt.Key_Return)
     assert "bad unit list" in window.banner.text
+    assert probe.hidden_units_shown(window.diagram) == [1, 2, 3]   # a bad list changes nothing
     window.save_settings()
     assert settings.value("unitMode") == "manual" and settings.value("manualUnits") == "two"
-    box.setCurrentIndex(box.findData("all"))
-    assert not window._units_edit_action.isVisible()
-
-
-def test_diagram_has_the_focus_so_keys_play(window, qtbot):
-    assert window.diagram.focusPolicy() == Qt.StrongFocus
-    s = window.state
-    s.set_step(0)
-    qtbot.keyClick(window.diagram, Qt.Key_Right)
-    assert s.t == 1
+    _units_action(window, "All").trigger()
+    qtbot.waitUntil(lambda: not field.isVisible(), timeout=2000)
+    units = probe.hidden_units_shown(window.diagram)
+    assert units == list(range(len(units))) and len(units) == window.state.hidden_size
