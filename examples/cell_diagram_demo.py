@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from lstm_viewer.gui.diagram.cell_diagram import CellDiagram
+from lstm_viewer.gui.diagram.canvas import CellDiagram
 
 TEXT = "hello world, the cell state carries what the gates let through. "
 

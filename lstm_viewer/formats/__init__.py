@@ -58,6 +58,30 @@ def bundled_models() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.safetensors"))
 
 
+def bundled_cards() -> list[tuple[str, dict]]:
+    """(name, model card) of every bundled model, the default (latch) first.
+
+    Only the safetensors headers are read, so listing stays instant.
+    """
+    import json
+
+    from safetensors import safe_open
+
+    folder = _models_dir()
+    if folder is None or not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(folder.glob("*.safetensors"), key=lambda p: (p.stem != "latch", p.stem)):
+        try:
+            with safe_open(str(path), framework="numpy") as fh:
+                meta = fh.metadata() or {}
+            card = json.loads(meta.get("card") or "{}")
+        except (OSError, ValueError, RuntimeError):
+            card = {}
+        out.append((path.stem, card if isinstance(card, dict) else {}))
+    return out
+
+
 def resolve(source) -> Path:
     """The file for ``source``: an existing path, else a bundled model's file.
 

@@ -76,6 +76,15 @@ def lut(name: str, dark: bool = False) -> np.ndarray:
 
 
 @cache
+def argb(name: str, dark: bool = False) -> np.ndarray:
+    """The map's table as 256 packed ``0xAARRGGBB`` values (for ``QImage.Format_ARGB32``)."""
+    table = lut(name, dark).astype(np.uint32)
+    packed = (table[:, 3] << 24) | (table[:, 0] << 16) | (table[:, 1] << 8) | table[:, 2]
+    packed.flags.writeable = False
+    return packed
+
+
+@cache
 def brushes(name: str, dark: bool = False) -> tuple[QBrush, ...]:
     """The map's table as 256 prebuilt brushes (for painting without allocation)."""
     return tuple(QBrush(QColor(int(r), int(g), int(b), int(a))) for r, g, b, a in lut(name, dark))

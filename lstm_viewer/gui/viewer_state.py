@@ -30,7 +30,11 @@ EVENT_NAMES = (
     "interventions",  # the intervention list changed
     "playing",        # playback started or stopped (value: bool)
     "dark",           # theme changed (value: bool)
+    "colour_mode",    # how colour ranges are chosen: "trace", "locked" or "step"
 )
+
+#: Colour-range modes: fixed per trace (default), kept across traces, refit every step.
+COLOUR_MODES = ("trace", "locked", "step")
 
 
 @dataclass
@@ -122,6 +126,7 @@ class ViewerState:
         self.interventions: list = []
         self.playing = False
         self.dark = False
+        self.colour_mode = "trace"
 
     # -- derived -------------------------------------------------------
     @property
@@ -248,6 +253,14 @@ class ViewerState:
         if playing != self.playing:
             self.playing = playing
             self.events.playing(playing)
+
+    def set_colour_mode(self, mode: str) -> None:
+        """How the diagram's colour ranges are chosen (one of :data:`COLOUR_MODES`)."""
+        if mode not in COLOUR_MODES:
+            raise ValueError(f"unknown colour mode {mode!r}; expected one of {', '.join(COLOUR_MODES)}")
+        if mode != self.colour_mode:
+            self.colour_mode = mode
+            self.events.colour_mode(mode)
 
     def set_dark(self, dark: bool) -> None:
         if bool(dark) != self.dark:

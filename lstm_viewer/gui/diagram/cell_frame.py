@@ -19,7 +19,23 @@ class CellFrame(pg.GraphicsObject):
         super().__init__()
         self._rect = QRectF()
         self._colors = theme_colors(False)
-        self._font = _font(13.5, bold=True)
+        self._title = "LSTM cell"
+        self._stroke = 1.0
+        self._font = _font(16, bold=True)
+
+    def set_title(self, text: str) -> None:
+        """The frame's caption, e.g. "LSTM cell · layer 1 of 2, forward"."""
+        self._title = text
+        self.update()
+
+    def title(self) -> str:
+        return self._title
+
+    def set_style(self, font_scale: float, stroke: float) -> None:
+        """Font and stroke scale (presentation mode enlarges both)."""
+        self._font = _font(16 * font_scale, bold=True)
+        self._stroke = stroke
+        self.update()
 
     def set_rect(self, rect: QRectF) -> None:
         self.prepareGeometryChange()
@@ -35,9 +51,9 @@ class CellFrame(pg.GraphicsObject):
 
     def paint(self, p, *args) -> None:
         c = self._colors
-        p.setPen(QPen(c["line"], 1.8))
+        p.setPen(QPen(c["line"], 1.8 * self._stroke))
         p.setBrush(c["frame"])
         p.drawRoundedRect(self._rect, 14, 14)
         p.setFont(self._font)
         p.setPen(c["muted"])
-        p.drawText(self._rect.adjusted(12, 6, -12, -6), Qt.AlignLeft | Qt.AlignTop, "LSTM cell")
+        p.drawText(self._rect.adjusted(12, 6, -12, -6), Qt.AlignLeft | Qt.AlignTop, self._title)

@@ -36,11 +36,18 @@ class DiagramEdges(pg.GraphicsObject):
         self._lengths: list[np.ndarray] = []
         self._pulses: list[QPointF] = []
         self._colors = theme_colors(False)
-        self._label_font = _font(12.5)
+        self._stroke = 1.0
+        self._label_font = _font(16)
         self._bounds = QRectF(0, 0, SCENE_W, 900)
         # The arrows are static (and cached); only the small pulse item repaints per frame.
         self._pulse_item = Pulses(self)
         self.setCacheMode(self.CacheMode.DeviceCoordinateCache)
+
+    def set_style(self, font_scale: float, stroke: float) -> None:
+        """Font and stroke scale (presentation mode enlarges both)."""
+        self._label_font = _font(16 * font_scale)
+        self._stroke = stroke
+        self.update()
 
     def set_dark(self, dark: bool) -> None:
         self._colors = theme_colors(dark)
@@ -101,8 +108,9 @@ class DiagramEdges(pg.GraphicsObject):
 
     def paint(self, p, *args) -> None:
         c = self._colors
-        styles = {"main": QPen(c["line"], 1.6), "loop": QPen(c["accent"], 2.0),
-                  "peep": QPen(c["accent"], 1.4, Qt.DashLine)}
+        k = self._stroke
+        styles = {"main": QPen(c["line"], 1.6 * k), "loop": QPen(c["accent"], 2.0 * k),
+                  "peep": QPen(c["accent"], 1.4 * k, Qt.DashLine)}
         for kind, pen in styles.items():
             p.setPen(pen)
             p.setBrush(Qt.NoBrush)

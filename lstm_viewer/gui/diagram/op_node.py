@@ -46,17 +46,24 @@ class OpNode(pg.GraphicsObject):
         self.symbol, self.label, self.label_side = symbol, label, label_side
         self.produces = produces
         self.setToolTip(equation)
-        self.rx = OP_R + (6.0 if len(symbol) > 2 else 0.0)
+        self.rx = OP_R + (8.0 if len(symbol) > 2 else 0.0)
         self._colors = theme_colors(False)
-        self._font = _font(15 if len(symbol) < 3 else 11.5, bold=True)
-        self._label_font = _font(13.5)
+        self._stroke = 1.0
+        self.set_style(1.0, 1.0)
+
+    def set_style(self, font_scale: float, stroke: float) -> None:
+        """Font and stroke scale (presentation mode enlarges both)."""
+        self._font = _font((17 if len(self.symbol) < 3 else 16) * font_scale, bold=True)
+        self._label_font = _font(16 * font_scale)
+        self._stroke = stroke
+        self.update()
 
     def set_dark(self, dark: bool) -> None:
         self._colors = theme_colors(dark)
         self.update()
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-self.rx - 80, -OP_R - 2, 2 * self.rx + 160, 2 * OP_R + 4)
+        return QRectF(-self.rx - 96, -OP_R - 2, 2 * self.rx + 192, 2 * OP_R + 4)
 
     def shape(self) -> QPainterPath:
         # Only the circle is clickable, not the label area beside it.
@@ -75,7 +82,7 @@ class OpNode(pg.GraphicsObject):
 
     def paint(self, p, *args) -> None:
         c = self._colors
-        p.setPen(QPen(c["fg"], 1.4))
+        p.setPen(QPen(c["fg"], 1.4 * self._stroke))
         p.setBrush(c["bg"])
         p.drawEllipse(QPointF(0, 0), self.rx, OP_R)
         p.setFont(self._font)
@@ -84,8 +91,8 @@ class OpNode(pg.GraphicsObject):
             p.setFont(self._label_font)
             p.setPen(c["muted"])
             if self.label_side == "right":
-                draw_label(p, QRectF(self.rx + 4, -OP_R, 76, 2 * OP_R),
+                draw_label(p, QRectF(self.rx + 4, -OP_R, 90, 2 * OP_R),
                            self.label, Qt.AlignLeft | Qt.AlignVCenter, self._label_font)
             else:
-                draw_label(p, QRectF(-self.rx - 80, -OP_R, 76, 2 * OP_R),
+                draw_label(p, QRectF(-self.rx - 94, -OP_R, 90, 2 * OP_R),
                            self.label, Qt.AlignRight | Qt.AlignVCenter, self._label_font)

@@ -9,10 +9,17 @@ Scene units; y points down.
 
 from __future__ import annotations
 
-SCENE_W = 1000.0        # width of the diagram's scene
-OP_R = 13.0             # radius of an operator node
-TOPK_W = 330.0          # width of the ŷ top-k box (and of the ŷ strip's column)
+SCENE_W = 910.0         # width of the diagram's scene
+OP_R = 15.0             # radius of an operator node
+TOPK_W = 340.0          # width of the ŷ top-k box (and of the ŷ strip's column)
 TOPK = 5                # tokens listed in the ŷ top-k box
+
+
+#: Smallest font in the diagram (scene px). The canvas shows the whole cell at a
+#: scale that keeps this at >= 11 screen px in a 1024x768 window with one panel open.
+MIN_FONT_PX = 16.0
+#: Presentation mode: fonts and strokes scaled by these factors.
+PRESENT_FONT, PRESENT_STROKE = 1.12, 1.8
 
 
 def visible_token(text: str) -> str:

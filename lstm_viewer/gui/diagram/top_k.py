@@ -41,9 +41,23 @@ class TopKBars(pg.GraphicsObject):
         self._probs = np.zeros(0)
         self._order = np.empty(0, np.intp)
         self._colors = theme_colors(False)
-        self._title_font = _font(14.5, bold=True)
-        self._font = _font(13)
+        self._stroke = 1.0
+        self.set_style(1.0, 1.0)
         self._bar = QColor("#21918C")
+
+    def set_style(self, font_scale: float, stroke: float) -> None:
+        """Font and stroke scale (presentation mode enlarges both)."""
+        self._title_font = _font(16.5 * font_scale, bold=True)
+        self._font = _font(16 * font_scale)
+        self._stroke = stroke
+        self.update()
+
+    def set_k(self, k: int) -> None:
+        """List ``k`` tokens (no more than the vocabulary has)."""
+        self.prepareGeometryChange()
+        self.k = max(1, int(k))
+        self._order = np.arange(min(self.k, len(self._vocab)))
+        self.update()
 
     def set_vocab(self, vocab: list[str]) -> None:
         self._vocab = [visible_token(str(v)) for v in vocab]
@@ -71,7 +85,7 @@ class TopKBars(pg.GraphicsObject):
         return [self._vocab[i] for i in self._order]
 
     def height(self) -> float:
-        return 22.0 + 19.0 * self.k
+        return 24.0 + 20.0 * self.k
 
     def boundingRect(self) -> QRectF:
         return QRectF(0, -2, TOPK_W, self.height() + 4)
@@ -80,22 +94,23 @@ class TopKBars(pg.GraphicsObject):
         c = self._colors
         p.setPen(c["fg"])
         p.setFont(self._title_font)
-        draw_label(p, QRectF(0, 0, TOPK_W, 18), "ŷ⟨t⟩ = softmax(W_y a⟨t⟩ + b_y)   top 5",
+        which = f"all {self.k}" if self.k >= len(self._vocab) else f"top {self.k}"
+        draw_label(p, QRectF(-20, 0, TOPK_W + 40, 20), f"ŷ⟨t⟩ = softmax(W_y a⟨t⟩ + b_y)   {which}",
                    Qt.AlignHCenter | Qt.AlignVCenter, self._title_font)
         p.setFont(self._font)
         label_w, bar_x, bar_w = 70.0, 78.0, 190.0
         for row, idx in enumerate(self._order):
-            y = 22.0 + 19.0 * row
+            y = 24.0 + 20.0 * row
             prob = float(self._probs[idx])
             p.setPen(c["fg"])
-            p.drawText(QRectF(0, y, label_w, 17), Qt.AlignRight | Qt.AlignVCenter,
+            p.drawText(QRectF(0, y, label_w, 19), Qt.AlignRight | Qt.AlignVCenter,
                        f"‘{self._vocab[idx]}’")
             p.setPen(QPen(c["line"], 0.8))
             p.setBrush(Qt.NoBrush)
             p.drawRect(QRectF(bar_x, y + 2, bar_w, 13))
             p.fillRect(QRectF(bar_x, y + 2, bar_w * min(max(prob, 0.0), 1.0), 13), self._bar)
             p.setPen(c["fg"])
-            p.drawText(QRectF(bar_x + bar_w + 6, y, 60, 17), Qt.AlignLeft | Qt.AlignVCenter,
+            p.drawText(QRectF(bar_x + bar_w + 6, y, 62, 19), Qt.AlignLeft | Qt.AlignVCenter,
                        f"{prob:.3f}")
 
     def hoverEvent(self, ev) -> None:

@@ -17,17 +17,28 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPen, QStaticText, QTransform
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QStaticText, QTransform
 
 from .. import colormaps
 
-TITLE_H = 18.0      # title row, scene units
-CELLS_H = 18.0      # cell row
-CAPTION_H = 15.0    # summary caption row
-MARKER_H = 17.0     # clamp badge above the title (always reserved: no geometry change)
-HEIGHT = TITLE_H + CELLS_H + CAPTION_H
+TITLE_H = 22.0      # title row, scene units
+CELLS_H = 18.0      # one row of cells
+CAPTION_H = 19.0    # summary caption / unit-number row
+MARKER_H = 19.0     # clamp badge above the title (always reserved: no geometry change)
+HEIGHT = TITLE_H + CELLS_H + CAPTION_H      # a strip with one row of cells
 MAX_CELL_W = 22.0
 SEGMENT_GAP = 8.0
+#: Up to this many cells a strip draws one row; more wrap into a grid.
+ONE_ROW_MAX = 40
+#: Narrowest cell of a wrapped grid, and the grid's height limit (scene units).
+MIN_CELL_W = 5.0
+GRID_H_MAX = 4 * CELLS_H
+#: More cells than this are painted as one image (fast at H = 1024).
+IMAGE_MIN_CELLS = 160
+#: Unit numbers are written under the cells when a segment shows at most this many.
+NUMBERS_MAX = 32
+#: Font sizes (scene px): the canvas keeps the smallest at >= 11 screen px.
+TITLE_PX, SMALL_PX = 17.0, 16.0
 
 # Okabe–Ito orange: stands out against both colour maps and both themes.
 MARKER_COLOR = QColor("#E69F00")
@@ -106,10 +117,10 @@ def draw_label(p, rect: QRectF, text: str, align, font: QFont) -> None:
 
 
 class _Segment:
-    """One labelled slice ``start:stop`` of the strip's vector."""
+    """One labelled slice ``start:stop`` of the strip's vector, drawn as a grid of cells."""
 
     __slots__ = ("label", "start", "stop", "shown", "rest", "rects", "summary_rect",
-                 "caption", "caption_rect", "vrange")
+                 "caption", "caption_rect", "vrange", "x0", "cols", "rows", "cell_w", "row_h")
 
     def __init__(self, label: str, start: int, stop: int):
         self.label = label
@@ -121,6 +132,12 @@ class _Segment:
         self.caption = ""
         self.caption_rect = QRectF()
         self.vrange: tuple[float, float] | None = None    # None: the strip's range
+        self.x0 = 0.0                 # grid origin (left), columns, rows and cell size
+        self.cols = self.rows = 0
+        self.cell_w = self.row_h = 0.0
+
+    def grid_rect(self) -> QRectF:
+        return QRectF(self.x0, TITLE_H, self.cols * self.cell_w, self.rows * self.row_h)
 
 
 class VectorStrip(pg.GraphicsObject):
@@ -169,9 +186,14 @@ class VectorStrip(pg.GraphicsObject):
         self._rects: list[QRectF] = []
         self._segments = [_Segment("", 0, 0)]
         self._layout_key = None       # what the cell rectangles were computed for
-        self._title_font = _font(15, bold=True)
-        self._small_font = _font(12)
+        self._cells_h = CELLS_H
+        self._numbers = False         # write unit numbers under the cells
+        self._font_scale = 1.0
+        self._title_font = _font(TITLE_PX, bold=True)
+        self._small_font = _font(SMALL_PX)
         self._hover_index = -1
+        #: Optional ``f(name, index) -> str`` adding lines to a cell's tooltip.
+        self.describe = None
         self.setAcceptHoverEvents(True)
 
     # ----------------------------------------------------------- structure
@@ -261,8 +283,11 @@ class VectorStrip(pg.GraphicsObject):
 
     def cell_center(self, index: int) -> QPointF | None:
         """Centre of the cell drawing vector index ``index`` (item coordinates)."""
-        hits = np.flatnonzero(self._shown == index)
-        return self._rects[hits[0]].center() if hits.size else None
+        for seg in self._segments:
+            hits = np.flatnonzero(seg.shown == index)
+            if hits.size:
+                return self._cell_rect(seg, int(hits[0])).center()
+        return None
 
     def set_width(self, width: float) -> None:
         """Change the strip's width (a structure change: cells are laid out again)."""
@@ -274,31 +299,60 @@ class VectorStrip(pg.GraphicsObject):
     def width(self) -> float:
         return self._width
 
+    def height(self) -> float:
+        """Title, cells (one row, or a wrapped grid) and caption, in scene units."""
+        return TITLE_H + self._cells_h + CAPTION_H
+
+    def cells_height(self) -> float:
+        return self._cells_h
+
+    def set_unit_numbers(self, on: bool) -> None:
+        """Write the unit numbers under the cells (when a segment shows at most 32)."""
+        self._numbers = bool(on)
+        self.update()
+
+    def set_font_scale(self, scale: float) -> None:
+        """Scale the title and caption fonts (presentation mode)."""
+        self._font_scale = float(scale)
+        self._title_font = _font(TITLE_PX * scale, bold=True)
+        self._small_font = _font(SMALL_PX * scale)
+        self.update()
+
     def cells_rect(self) -> QRectF:
         """The rectangle spanned by all cells and summary cells (item coordinates)."""
         rects = [r for seg in self._segments
-                 for r in seg.rects + ([seg.summary_rect] if seg.summary_rect is not None else [])]
+                 for r in ([seg.grid_rect()] if seg.shown.size else [])
+                 + ([seg.summary_rect] if seg.summary_rect is not None else [])]
         if not rects:
             return QRectF(self._width / 2, TITLE_H, 0.0, CELLS_H)
-        return QRectF(rects[0].topLeft(), rects[-1].bottomRight())
+        out = QRectF(rects[0])
+        for r in rects[1:]:
+            out = out.united(r)
+        return out
 
     def segment_center_x(self, k: int) -> float:
         """Horizontal centre of segment ``k``'s cells (item coordinates)."""
         seg = self._segments[k]
-        rects = seg.rects + ([seg.summary_rect] if seg.summary_rect is not None else [])
+        rects = ([seg.grid_rect()] if seg.shown.size else []) + (
+            [seg.summary_rect] if seg.summary_rect is not None else [])
         if not rects:
             return self._width / 2
         return (rects[0].left() + rects[-1].right()) / 2
 
     # ------------------------------------------------------------ internals
+    @staticmethod
+    def _cell_rect(seg: _Segment, i: int) -> QRectF:
+        row, col = divmod(i, max(seg.cols, 1))
+        return QRectF(seg.x0 + col * seg.cell_w, TITLE_H + row * seg.row_h, seg.cell_w, seg.row_h)
+
     def _relayout(self) -> bool:
-        """Cell rectangles for the current shown sets; True if they moved."""
-        slots = 0.0
+        """Cell grids for the current shown sets; True if they moved."""
+        slots = []
         for seg in self._segments:
             mask = np.ones(seg.stop - seg.start, bool)
             mask[seg.shown - seg.start] = False
             seg.rest = np.flatnonzero(mask) + seg.start
-            slots += seg.shown.size + (1.5 if seg.rest.size else 0.0)
+            slots.append(seg.shown.size + (1.5 if seg.rest.size else 0.0))
         key = (self._width, tuple((s.shown.size, bool(s.rest.size)) for s in self._segments))
         self._shown = (np.concatenate([s.shown for s in self._segments])
                        if self._segments else np.empty(0, np.intp))
@@ -307,23 +361,48 @@ class VectorStrip(pg.GraphicsObject):
             return False
         self._layout_key = key
         gaps = SEGMENT_GAP * (len(self._segments) - 1)
-        cell_w = min(MAX_CELL_W, (self._width - gaps) / max(slots, 1.0))
-        total = slots * cell_w + gaps
-        x = (self._width - total) / 2
-        top = TITLE_H
+        total_slots = max(sum(slots), 1.0)
+        usable = self._width - gaps
+        if total_slots <= ONE_ROW_MAX:
+            # One row, cells as wide as the strip allows (at most MAX_CELL_W).
+            cell_w = min(MAX_CELL_W, usable / total_slots)
+            widths = [n * cell_w for n in slots]
+            per_row = [max(1, seg.shown.size) for seg in self._segments]
+        else:
+            # Wrap: each segment gets width in proportion to its cells, as a grid.
+            widths = [usable * n / total_slots for n in slots]
+            per_row = []
+            for seg, w in zip(self._segments, widths, strict=True):
+                room = w - (1.5 * MIN_CELL_W if seg.rest.size else 0.0)
+                per_row.append(max(1, min(seg.shown.size, int(room // MIN_CELL_W))))
+        x = (self._width - sum(widths) - gaps) / 2
+        cells_h = 0.0
         self._rects = []
-        for seg in self._segments:
-            seg.rects = []
-            for _ in seg.shown:
-                seg.rects.append(QRectF(x, top, cell_w, CELLS_H))
-                x += cell_w
+        for seg, w, cols in zip(self._segments, widths, per_row, strict=True):
+            n = seg.shown.size
+            seg.cols = cols if n else 0
+            seg.rows = -(-n // cols) if n else 0
+            summary_w = 0.0
+            if total_slots <= ONE_ROW_MAX:
+                seg.cell_w = min(MAX_CELL_W, usable / total_slots)
+                summary_w = 1.5 * seg.cell_w if seg.rest.size else 0.0
+            else:
+                summary_w = 1.5 * MIN_CELL_W if seg.rest.size else 0.0
+                seg.cell_w = (w - summary_w) / max(cols, 1)
+            seg.row_h = CELLS_H if seg.rows <= 1 else max(2.0, min(CELLS_H, GRID_H_MAX / seg.rows))
+            seg.x0 = x
+            grid_h = max(seg.rows * seg.row_h, CELLS_H)
+            cells_h = max(cells_h, grid_h)
             if seg.rest.size:
-                seg.summary_rect = QRectF(x, top, 1.5 * cell_w, CELLS_H)
-                x += 1.5 * cell_w
+                seg.summary_rect = QRectF(x + seg.cols * seg.cell_w, TITLE_H, summary_w, grid_h)
             else:
                 seg.summary_rect = None
-            x += SEGMENT_GAP
+            seg.rects = ([self._cell_rect(seg, i) for i in range(n)] if n <= IMAGE_MIN_CELLS else [])
             self._rects.extend(seg.rects)
+            x += w + SEGMENT_GAP
+        if cells_h != self._cells_h:
+            self.prepareGeometryChange()
+            self._cells_h = cells_h
         self._lut_idx = np.empty(self._shown.size, np.intp)
         self._recolor()
         return True
@@ -347,12 +426,20 @@ class VectorStrip(pg.GraphicsObject):
         self.update()
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-2.0, -MARKER_H, self._width + 4.0, HEIGHT + MARKER_H + 2.0)
+        return QRectF(-2.0, -MARKER_H, self._width + 4.0, self.height() + MARKER_H + 2.0)
 
     def _index_at(self, pos: QPointF) -> int:
-        for i, rect in enumerate(self._rects):
-            if rect.contains(pos):
-                return int(self._shown[i])
+        for seg in self._segments:
+            if not seg.shown.size:
+                continue
+            grid = seg.grid_rect()
+            if not grid.contains(pos):
+                continue
+            col = int((pos.x() - seg.x0) // seg.cell_w)
+            row = int((pos.y() - TITLE_H) // seg.row_h)
+            i = row * seg.cols + min(col, seg.cols - 1)
+            if 0 <= i < seg.shown.size:
+                return int(seg.shown[i])
         return -1
 
     def _summary_at(self, pos: QPointF) -> _Segment | None:
@@ -361,25 +448,54 @@ class VectorStrip(pg.GraphicsObject):
                 return seg
         return None
 
+    def _paint_cells(self, p, seg: _Segment, idx: np.ndarray) -> None:
+        """Fill a segment's cells: one rectangle each, or one image for big grids."""
+        if seg.rects:
+            brushes = self._brushes
+            for rect, k in zip(seg.rects, idx, strict=True):
+                p.fillRect(rect, brushes[k])
+            return
+        # Thousands of cells: one pixel per cell, scaled up without smoothing.
+        argb = colormaps.argb(self._cmap, self._dark)
+        pixels = np.zeros(seg.rows * seg.cols, np.uint32)
+        pixels[:idx.size] = argb[idx]
+        grid = pixels.reshape(seg.rows, seg.cols)
+        image = QImage(grid.data, seg.cols, seg.rows, 4 * seg.cols, QImage.Format_ARGB32)
+        p.save()
+        p.setRenderHint(QPainter.SmoothPixmapTransform, False)
+        p.drawImage(seg.grid_rect(), image)
+        p.restore()
+
     def paint(self, p, *args) -> None:
         colors = self._colors
         # Title (and subtitle), centred over the cells.
         p.setPen(colors["fg"])
-        title_rect = QRectF(0, 0, self._width, TITLE_H)
+        title_rect = QRectF(-30, 0, self._width + 60, TITLE_H)
         text = self._title + (f"  {self._subtitle}" if self._subtitle else "")
         draw_label(p, title_rect, text, Qt.AlignHCenter | Qt.AlignVCenter, self._title_font)
-        # Segment labels sit left of their cells, in the caption row.
         p.setFont(self._small_font)
         p.setPen(Qt.NoPen)
-        brushes = self._brushes
-        for rect, k in zip(self._rects, self._lut_idx, strict=True):
-            p.fillRect(rect, brushes[k])
+        start = 0
+        for seg in self._segments:
+            stop = start + seg.shown.size
+            if stop > start:
+                self._paint_cells(p, seg, self._lut_idx[start:stop])
+            start = stop
         outline = QPen(colors["line"], 0)
         p.setBrush(Qt.NoBrush)
+        caption_top = TITLE_H + self._cells_h
         for seg in self._segments:
-            if seg.rects:
+            if seg.shown.size:
                 p.setPen(outline)
-                p.drawRect(QRectF(seg.rects[0].topLeft(), seg.rects[-1].bottomRight()))
+                grid = seg.grid_rect()
+                last_row = seg.shown.size - (seg.rows - 1) * seg.cols
+                if seg.rows > 1 and last_row < seg.cols:
+                    # A ragged last row: outline the full rows and the partial one.
+                    full = QRectF(grid.left(), grid.top(), grid.width(), grid.height() - seg.row_h)
+                    p.drawRect(full)
+                    p.drawRect(QRectF(grid.left(), full.bottom(), last_row * seg.cell_w, seg.row_h))
+                else:
+                    p.drawRect(grid)
             if seg.summary_rect is not None:
                 p.setPen(outline)
                 p.setBrush(QBrush(colors["muted"], Qt.BDiagPattern))
@@ -388,35 +504,54 @@ class VectorStrip(pg.GraphicsObject):
             caption = seg.caption
             if seg.label:
                 caption = seg.label + ("  " + caption if caption else "")
+            cells = seg.grid_rect() if seg.shown.size else (seg.summary_rect or QRectF())
+            if seg.summary_rect is not None:
+                cells = cells.united(seg.summary_rect)
             if caption:
-                left = seg.rects[0].left() if seg.rects else (
-                    seg.summary_rect.left() if seg.summary_rect is not None else 0.0)
-                right = seg.summary_rect.right() if seg.summary_rect is not None else seg.rects[-1].right()
                 p.setPen(colors["muted"])
-                p.drawText(QRectF(left - 40, TITLE_H + CELLS_H, right - left + 80, CAPTION_H),
+                p.drawText(QRectF(cells.left() - 50, caption_top, cells.width() + 100, CAPTION_H),
                            Qt.AlignHCenter | Qt.AlignVCenter, caption)
+            elif self._numbers and 0 < seg.shown.size <= NUMBERS_MAX and seg.rows == 1:
+                self._paint_numbers(p, seg, caption_top)
         if self._highlight is not None:
-            hits = np.flatnonzero(self._shown == self._highlight)
-            if hits.size:
-                rect = self._rects[hits[0]].adjusted(-1.0, -1.5, 1.0, 1.5)
-                p.setBrush(Qt.NoBrush)
-                # A halo in the background colour keeps the outline visible on any cell colour.
-                p.setPen(QPen(colors["bg"], 4.5))
-                p.drawRect(rect)
-                p.setPen(QPen(colors["fg"], 2.2))
-                p.drawRect(rect)
+            for seg in self._segments:
+                hits = np.flatnonzero(seg.shown == self._highlight)
+                if hits.size:
+                    rect = self._cell_rect(seg, int(hits[0])).adjusted(-1.0, -1.5, 1.0, 1.5)
+                    p.setBrush(Qt.NoBrush)
+                    # A halo in the background colour keeps the outline visible on any cell colour.
+                    p.setPen(QPen(colors["bg"], 4.5))
+                    p.drawRect(rect)
+                    p.setPen(QPen(colors["fg"], 2.2))
+                    p.drawRect(rect)
         if self._marker:
             self._paint_marker(p)
 
+    def _paint_numbers(self, p, seg: _Segment, top: float) -> None:
+        """Unit numbers under the cells: every k-th so that they do not collide,
+        and always the highlighted unit."""
+        digits = len(str(int(seg.shown[-1])))
+        label_w = (0.62 * digits + 0.5) * self._small_font.pixelSize()
+        step = 1
+        for k in (1, 2, 4, 5, 8, 10, 16):
+            step = k
+            if k * seg.cell_w >= label_w:
+                break
+        p.setPen(self._colors["muted"])
+        for i, unit in enumerate(seg.shown):
+            if i % step and unit != self._highlight:
+                continue
+            rect = self._cell_rect(seg, i)
+            p.drawText(QRectF(rect.center().x() - label_w / 2, top, label_w, CAPTION_H),
+                       Qt.AlignHCenter | Qt.AlignTop, str(int(unit)))
+
     def _paint_marker(self, p) -> None:
-        cells = [r for seg in self._segments for r in seg.rects + ([seg.summary_rect] if seg.summary_rect else [])]
-        if cells:
-            box = QRectF(cells[0].topLeft(), cells[-1].bottomRight()).adjusted(-4, -4, 4, 4)
-            pen = QPen(MARKER_COLOR, 2.0, Qt.DashLine)
-            p.setPen(pen)
-            p.setBrush(Qt.NoBrush)
-            p.drawRect(box)
-        badge_w = 10.0 + 7.0 * len(self._marker)
+        box = self.cells_rect().adjusted(-4, -4, 4, 4)
+        pen = QPen(MARKER_COLOR, 2.0, Qt.DashLine)
+        p.setPen(pen)
+        p.setBrush(Qt.NoBrush)
+        p.drawRect(box)
+        badge_w = 12.0 + 0.6 * self._small_font.pixelSize() * len(self._marker)
         badge = QRectF(self._width - badge_w, -MARKER_H + 1, badge_w, MARKER_H - 1)
         p.setPen(Qt.NoPen)
         p.setBrush(MARKER_COLOR)
@@ -425,6 +560,16 @@ class VectorStrip(pg.GraphicsObject):
         draw_label(p, badge, self._marker, Qt.AlignCenter, self._small_font)
 
     # --------------------------------------------------------------- mouse
+    def tooltip_text(self, index: int) -> str:
+        """What hovering the cell of vector index ``index`` shows."""
+        title = self._title.replace("_", "")
+        lines = [f"{title} — unit {index}: {self._values[index]:+.4f}"]
+        if self.describe is not None:
+            extra = self.describe(self.name, index)
+            if extra:
+                lines.append(extra)
+        return "\n".join(lines)
+
     def hoverEvent(self, ev) -> None:
         """pyqtgraph hover: claim left clicks, tooltip the unit under the pointer."""
         if ev.isExit():
@@ -436,7 +581,7 @@ class VectorStrip(pg.GraphicsObject):
         pos = ev.pos()
         index = self._index_at(pos)
         if index >= 0:
-            tip = f"{self._title}\nunit {index}: {self._values[index]:+.4f}"
+            tip = self.tooltip_text(index)
         else:
             seg = self._summary_at(pos)
             tip = f"{self._title}\n{seg.caption}" if seg is not None else self._title

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
+    QTabBar,
     QComboBox,
     QDockWidget,
     QFileDialog,
@@ -28,30 +31,34 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QStyle,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from ...engine import InterventionError, ModelError, parse_intervention
 from ...engine.interventions import parse_units
-from ...formats import LoadError, load
+from ...formats import LoadError, bundled_cards, bundled_models, load
 from ...formats.detect import FORMAT_NAMES
 from .. import theme
 from ..panels.banner import Banner
-from ..diagram.cell_diagram import CellDiagram
+from ..diagram.canvas import DiagramCanvas
 from ..panels.input_panel import InputPanel
 from ..panels.inspector import Inspector
 from ..panels.model_info import ModelInfo
 from .playback import Playback
 from ..panels.state_plots import StatePlots
 from ..panels.timeline import Timeline
-from ..viewer_state import ViewerState
+from ..diagram.ranges import trace_ranges
+from ..viewer_state import COLOUR_MODES, ViewerState
 from ..worker import EngineWorker, Job
 
 DEFAULT_MODEL = "latch"
 MAX_RECENT = 8
 #: Bumped when the dock layout changes, so an old saved layout is not restored.
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
+#: Default width of the tabbed panel area (px); the diagram takes the rest.
+PANEL_WIDTH = 330
 #: Show the progress bar only for jobs longer than this (ms), to avoid flicker.
 PROGRESS_DELAY_MS = 150
 #: Speeds offered by the slider, in steps per second.
@@ -152,6 +159,12 @@ class MainWindow(QMainWindow):
         s.events.playing.connect(self._on_playing)
         s.events.speed.connect(self._on_speed)
         s.events.dark.connect(self._on_dark)
+        s.events.trace.connect(self._on_trace)
+        s.events.colour_mode.connect(self._on_colour_mode)
+        self._presentation_state = None
+        self._hidden_size_shown = 0
+        self._locked_ranges: tuple[float, float] | None = None
+        self.diagram.scene.set_describer(self._describe_cell)
         self._restore_settings()
 
     # ------------------------------------------------------------------ build
@@ -161,7 +174,7 @@ class MainWindow(QMainWindow):
         self.input_panel.problem.connect(self.show_error)
         self.timeline = Timeline(s)
         self.banner = Banner()
-        self.diagram = CellDiagram()
+        self.diagram = DiagramCanvas()
         self.diagram.nodeClicked.connect(self._on_node_clicked)
         self.diagram.nodeHovered.connect(self._on_node_hovered)
         self.diagram.unitClicked.connect(self._on_unit_clicked)
@@ -193,6 +206,7 @@ class MainWindow(QMainWindow):
         if hasattr(self, "panels_menu"):
             self.panels_menu.addAction(dock.toggleViewAction())
         self._docks = getattr(self, "_docks", []) + [dock]
+        QTimer.singleShot(0, self.tidy_tab_bars)   # the tab bar exists once the layout settles
         return dock
 
     def _build_docks(self) -> None:
@@ -200,13 +214,14 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(s)
         self.model_info = ModelInfo(s)
         self.state_plots = StatePlots(s)
+        # Every panel shares one tabbed area right of the diagram: the
+        # bottom-to-top cell keeps the window's full height and most of its width.
         self.inspector_dock = self.add_panel(self.inspector, "Inspector")
         self.model_dock = self.add_panel(self.model_info, "Model", tabify_with=self.inspector_dock)
-        # Plots beside the diagram (left), inspector on the right: the
-        # bottom-to-top diagram needs the window's full height.
-        self.plots_dock = self.add_panel(self.state_plots, "State over time", Qt.LeftDockWidgetArea)
+        self.plots_dock = self.add_panel(self.state_plots, "State over time",
+                                         tabify_with=self.inspector_dock)
         self.inspector_dock.raise_()
-        self.resizeDocks([self.plots_dock, self.inspector_dock], [250, 360], Qt.Horizontal)
+        self.resizeDocks([self.inspector_dock], [PANEL_WIDTH], Qt.Horizontal)
 
     def _action(self, text, slot, shortcut=None, tip=None, checkable=False) -> QAction:
         action = QAction(text, self)
@@ -217,7 +232,11 @@ class MainWindow(QMainWindow):
             action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.NativeText)})"
                               if shortcut else tip)
         action.setCheckable(checkable)
-        (action.toggled if checkable else action.triggered).connect(slot)
+        # A no-argument slot: triggered(bool) would pass `checked` into optional parameters.
+        if checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _checked=False, f=slot: f())
         self.addAction(action)  # shortcuts work even when the menu bar is hidden
         return action
 
@@ -236,19 +255,51 @@ class MainWindow(QMainWindow):
         self.act_last = self._action("&Last Step", pb.last, Qt.Key_End, "Go to the last step")
         self.act_faster = self._action("Fas&ter", self._faster, "]", "Play faster")
         self.act_slower = self._action("Slo&wer", self._slower, "[", "Play slower")
-        self.act_cancel = self._action("&Cancel Computation", self._cancel_job, Qt.Key_Escape,
-                                       "Stop computing the current input")
+        # Esc leaves presentation mode, else cancels a running computation.
+        self.act_escape = self._action("Leave Presentation / Cancel", self._on_escape, Qt.Key_Escape)
+        self.act_cancel = self._action("&Cancel Computation", self._cancel_job, None,
+                                       "Stop computing the current input (Esc)")
         self.act_cancel.setEnabled(False)
+        self.act_zoom_in = self._action("Zoom &In", self._zoom_in, QKeySequence.ZoomIn,
+                                        "Enlarge the diagram (Ctrl+wheel)")
+        self.act_zoom_in.setShortcuts([QKeySequence.ZoomIn, QKeySequence("Ctrl+=")])
+        self.act_zoom_out = self._action("Zoom &Out", self._zoom_out, QKeySequence.ZoomOut,
+                                         "Shrink the diagram")
+        self.act_fit = self._action("&Fit Diagram", self._fit, "Ctrl+0", "Show the whole cell")
+        self.act_present = self._action("&Presentation", self.set_presentation, "F11",
+                                        "Full screen: the diagram and the timeline only (Esc leaves)",
+                                        checkable=True)
+        self.act_save_view = self._action("Save &View…", self._save_view, "Ctrl+Shift+S",
+                                          "Save model, input, step, unit, layer, interventions and panels")
+        self.act_open_view = self._action("Open Vie&w…", self._open_view, "Ctrl+Shift+O",
+                                          "Restore a saved view")
+        group = QActionGroup(self)
+        self._colour_actions = {}
+        for mode, text, tip in (("trace", "Per &Trace", "Each node's range fixed for the whole trace"),
+                                ("locked", "&Locked", "Keep the ranges across inputs and interventions"),
+                                ("step", "Per &Step", "Fit the ranges to every step")):
+            act = QAction(text, self, checkable=True)
+            act.setData(mode)
+            act.setStatusTip(tip)
+            group.addAction(act)
+            act.triggered.connect(self._on_colour_action)
+            self._colour_actions[mode] = act
+        self._colour_actions["trace"].setChecked(True)
         self.act_dark = self._action("&Dark Theme", self._set_dark, "Ctrl+Shift+D",
                                      "Switch between light and dark theme", checkable=True)
         self.act_about = self._action("&About lstm-viewer", self._about, None, "About lstm-viewer")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        file_menu = self.file_menu = bar.addMenu("&File")
         file_menu.addAction(self.act_open)
+        self.bundled_menu = file_menu.addMenu("Open &Bundled Model")
+        self._build_bundled_menu()
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addAction(self.act_sequence)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_open_view)
+        file_menu.addAction(self.act_save_view)
         file_menu.addSeparator()
         file_menu.addAction(self.act_export)
         file_menu.addSeparator()
@@ -261,10 +312,17 @@ class MainWindow(QMainWindow):
         play_menu.addAction(self.act_slower)
         play_menu.addSeparator()
         play_menu.addAction(self.act_cancel)
-        view_menu = bar.addMenu("&View")
+        view_menu = self.view_menu = bar.addMenu("&View")
+        for action in (self.act_zoom_in, self.act_zoom_out, self.act_fit):
+            view_menu.addAction(action)
+        view_menu.addAction(self.act_present)
+        view_menu.addSeparator()
         self.panels_menu = view_menu.addMenu("&Panels")
         for dock in self._docks:
             self.panels_menu.addAction(dock.toggleViewAction())
+        self.colour_menu = view_menu.addMenu("&Colour Scale")
+        for act in self._colour_actions.values():
+            self.colour_menu.addAction(act)
         view_menu.addAction(self.act_dark)
         self.units_menu = view_menu.addMenu("&Units Shown")
         group = QActionGroup(self)
@@ -313,13 +371,19 @@ class MainWindow(QMainWindow):
         spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
                              spacer.sizePolicy().verticalPolicy().Preferred)
         tb.addWidget(spacer)
-        tb.addWidget(QLabel("Units "))
+        self.layer_label = QLabel("Layer ")
+        self.layer_box = QComboBox()
+        self.layer_box.setToolTip("Which layer (and direction) the diagram shows")
+        self.layer_box.activated.connect(self._on_layer_box)
+        self._layer_actions = (tb.addWidget(self.layer_label), tb.addWidget(self.layer_box))
+        tb.addWidget(QLabel(" Units "))
         self.unit_mode = QComboBox()
         self.unit_mode.setToolTip("Which units the diagram shows when the layer is large")
         for mode, text in (("all", "all"), ("most_active", "most active"),
                            ("most_changed", "most changed"), ("manual", "hand-picked")):
             self.unit_mode.addItem(text, mode)
         self.unit_mode.currentIndexChanged.connect(self._on_unit_mode_box)
+        self.toolbar = tb
         tb.addWidget(self.unit_mode)
         self.units_edit = QLineEdit()
         self.units_edit.setPlaceholderText("e.g. 3,4,8-12")
@@ -353,8 +417,9 @@ class MainWindow(QMainWindow):
 
         Returns True when the new model is shown.
         """
+        source = bundled_name_of(str(source))
         try:
-            model = load_model(str(source))
+            model = load_model(source)
         except (LoadError, ModelError) as exc:
             name = Path(str(source)).name or str(source)
             self.show_error(f"Could not open {name}: {getattr(exc, 'reason', exc)}"
@@ -364,6 +429,25 @@ class MainWindow(QMainWindow):
         if remember and Path(str(source)).exists():
             self._remember(str(Path(source).resolve()))
         return True
+
+    def open_model(self, model, name: str) -> None:
+        """Show a model made in the app (a trained lab variant) under ``name``."""
+        self.set_model(model, name)
+
+    def _build_bundled_menu(self) -> None:
+        menu = self.bundled_menu
+        menu.clear()
+        for name, summary in bundled_model_summaries():
+            act = menu.addAction(f"{name} — {summary}" if summary else name)
+            act.setData(name)
+            act.setStatusTip(summary)
+            act.triggered.connect(self._on_bundled)
+        menu.setEnabled(not menu.isEmpty())
+
+    def _on_bundled(self) -> None:
+        action = self.sender()
+        if action is not None and action.data():
+            self.open_source(action.data(), remember=False)
 
     def set_model(self, model, source: str = "") -> None:
         """Show ``model`` (already loaded); cancels any running job."""
@@ -433,11 +517,18 @@ class MainWindow(QMainWindow):
 
     # drag and drop -------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+        mime = event.mimeData()
+        if ((mime.hasUrls() and any(u.isLocalFile() for u in mime.urls()))
+                or (mime.hasText() and mime.text().strip() in bundled_models())):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        for url in event.mimeData().urls():
+        mime = event.mimeData()
+        if not mime.hasUrls() and mime.hasText() and mime.text().strip() in bundled_models():
+            self.open_source(mime.text().strip(), remember=False)
+            event.acceptProposedAction()
+            return
+        for url in mime.urls():
             if url.isLocalFile():
                 path = url.toLocalFile()
                 if Path(path).suffix.lower() in (".txt", ".csv", ".npy") and self.state.model is not None:
@@ -465,17 +556,94 @@ class MainWindow(QMainWindow):
         model = self.state.model
         if model is None:
             return
-        k = self.state.layer
-        cell = model.layers[k].cells[self.state.direction]
+        k, direction = self.state.layer, self.state.direction
+        cell = model.layers[k].cells[direction]
         top = k == len(model.layers) - 1
         self.diagram.set_structure(
             input_size=cell.input_size, hidden_size=cell.hidden_size,
             has_peepholes=cell.peephole is not None, has_head=top and model.head is not None,
             output_size=(model.output_size or 0) if top else 0,
             vocab=model.vocab if k == 0 or top else None,
+            title=f"LSTM cell · {layer_title(model, k, direction)}",
         )
+        self._fill_layer_box()
         if self.unit_mode.currentData() == "manual":
+            previous, self._hidden_size_shown = self._hidden_size_shown, cell.hidden_size
+            if previous and previous != cell.hidden_size and self.units_edit.text().strip():
+                # Units picked for another layer size mean other units here.
+                self.units_edit.clear()
+                self.statusBar().showMessage(
+                    f"Hand-picked units reset: this layer has H = {cell.hidden_size} "
+                    f"(they were picked for H = {previous}).", 8000)
             self._on_units_edit()  # the hand-picked list is checked against the new size
+        self._hidden_size_shown = cell.hidden_size
+        self._apply_ranges()
+
+    def _fill_layer_box(self) -> None:
+        model = self.state.model
+        box = self.layer_box
+        box.blockSignals(True)
+        box.clear()
+        for k, layer in enumerate(model.layers):
+            for d in range(len(layer.cells)):
+                box.addItem(layer_title(model, k, d), (k, d))
+        box.setCurrentIndex(max(0, box.findData((self.state.layer, self.state.direction))))
+        box.blockSignals(False)
+        many = box.count() > 1
+        for action in self._layer_actions:
+            action.setVisible(many)
+
+    def _on_layer_box(self, index: int) -> None:
+        data = self.layer_box.itemData(index)
+        if data is not None:
+            self.state.set_layer(*data)
+
+    # colour ranges -----------------------------------------------------------------
+    def _on_trace(self, event) -> None:
+        self._apply_ranges()
+
+    def _apply_ranges(self) -> None:
+        """Fix the diagram's colour ranges for the shown layer, by the colour mode."""
+        mode = self.state.colour_mode
+        d = self.state.direction_trace
+        if mode == "step" or d is None or d.hidden_size != self._hidden_size_shown:
+            self.diagram.scene.set_color_ranges(1.0, 1.0, mode)
+            return
+        ranges = trace_ranges(d)
+        if mode == "locked":
+            if self._locked_ranges is None:
+                self._locked_ranges = ranges
+            ranges = self._locked_ranges
+        self.diagram.scene.set_color_ranges(*ranges, mode)
+
+    def _on_colour_action(self) -> None:
+        action = self.sender()
+        if action is not None:
+            self.state.set_colour_mode(action.data())
+
+    def _on_colour_mode(self, event) -> None:
+        mode = self.state.colour_mode
+        self._colour_actions[mode].setChecked(True)
+        # Locking keeps the ranges of the trace on screen now.
+        self._locked_ranges = None
+        self._apply_ranges()
+        self._on_step(None)
+
+    def _describe_cell(self, node: str, unit: int) -> str:
+        """Tooltip lines for a gate's or the candidate's cell: its pre-activation parts."""
+        d = self.state.direction_trace
+        if d is None or node not in ("forget", "update", "candidate", "output") or not self.state.length:
+            return ""
+        t = min(self.state.t, self.state.length - 1)
+        try:
+            parts = d.preactivation(node, t)
+        except (KeyError, IndexError, ValueError):
+            return ""
+        if not 0 <= unit < len(parts["total"]):
+            return ""
+        terms = "  ".join(f"{key} {float(value[unit]):+.3f}" for key, value in parts.items()
+                          if key != "total")
+        return f"pre-activation {float(parts['total'][unit]):+.3f} = {terms}"
 
     def _on_inputs(self, event) -> None:
         self.run_engine()
@@ -684,6 +852,114 @@ class MainWindow(QMainWindow):
             self.act_dark.setChecked(dark)
         self.diagram.set_dark(dark)
 
+    # zoom and presentation ------------------------------------------------------
+    def _zoom_in(self) -> None:
+        self.diagram.zoom_in()
+
+    def _zoom_out(self) -> None:
+        self.diagram.zoom_out()
+
+    def _fit(self) -> None:
+        self.diagram.fit()
+
+    @property
+    def presenting(self) -> bool:
+        """True in presentation mode (full screen, diagram and timeline only)."""
+        return self._presentation_state is not None
+
+    def set_presentation(self, on: bool) -> None:
+        """Enter or leave presentation mode; leaving restores the exact previous layout."""
+        on = bool(on)
+        if on == self.presenting:
+            return
+        if on:
+            hidden = [w for w in (self.menuBar(), self.statusBar(), self.input_panel, *self.findChildren(QToolBar))
+                      if w.isVisible()]
+            self._presentation_state = (self.saveState(LAYOUT_VERSION), self.saveGeometry(),
+                                        self.windowState(), hidden)
+            for dock in self.findChildren(QDockWidget):
+                dock.hide()
+            for widget in hidden:
+                widget.hide()
+            self.diagram.scene.set_presentation(True)
+            self.showFullScreen()
+            self.diagram.fit()
+        else:
+            layout, geometry, window_state, hidden = self._presentation_state
+            self._presentation_state = None
+            self.diagram.scene.set_presentation(False)
+            for widget in hidden:
+                widget.show()
+            self.setWindowState(window_state)
+            if not window_state & Qt.WindowFullScreen:
+                self.showNormal()
+                self.restoreGeometry(geometry)
+            self.restoreState(layout, LAYOUT_VERSION)
+            self.diagram.fit()
+        if self.act_present.isChecked() != on:
+            self.act_present.blockSignals(True)
+            self.act_present.setChecked(on)
+            self.act_present.blockSignals(False)
+        self.diagram.setFocus(Qt.OtherFocusReason)
+
+    def _on_escape(self) -> None:
+        if self.presenting:
+            self.set_presentation(False)
+        else:
+            self._cancel_job()
+
+    # panels -----------------------------------------------------------------------
+    def panel_docks(self) -> dict[str, QDockWidget]:
+        """The docks by short name: inspector, model, plots, and the experiment panels."""
+        docks = {"inspector": self.inspector_dock, "model": self.model_dock, "plots": self.plots_dock}
+        ctl = getattr(self, "interventions", None)
+        if ctl is not None:
+            for name, attr in (("interventions", "panel_dock"), ("comparison", "comparison_dock"),
+                               ("why", "why_dock")):
+                if getattr(ctl, attr, None) is not None:
+                    docks[name] = getattr(ctl, attr)
+        return docks
+
+    def show_panel(self, name: str) -> None:
+        """Open panel ``name`` (see :meth:`panel_docks`, or "lab") and bring it to the front."""
+        if name == "lab":
+            ctl = getattr(self, "interventions", None)
+            if ctl is None:
+                raise KeyError("the variant lab is not installed in this window")
+            ctl.show_lab()
+            return
+        docks = self.panel_docks()
+        if name not in docks:
+            raise KeyError(f"unknown panel {name!r}; expected one of {', '.join([*docks, 'lab'])}")
+        docks[name].show()
+        docks[name].raise_()
+
+    def visible_panels(self) -> list[str]:
+        """Names of the panels open now (front tab or not), and "lab" when its window is open."""
+        names = [name for name, dock in self.panel_docks().items() if not dock.isHidden()]
+        lab = getattr(getattr(self, "interventions", None), "lab", None)
+        if lab is not None and lab.isVisible():
+            names.append("lab")
+        return names
+
+    def tidy_tab_bars(self) -> None:
+        """Dock tabs show their whole titles (scrolling when many), never "Inspe…"."""
+        for bar in self.findChildren(QTabBar):
+            bar.setElideMode(Qt.ElideNone)
+            bar.setUsesScrollButtons(True)
+            bar.setExpanding(False)
+
+    # views ---------------------------------------------------------------------------
+    def _save_view(self) -> None:
+        from .. import view_file
+
+        view_file.save_view_dialog(self)
+
+    def _open_view(self) -> None:
+        from .. import view_file
+
+        view_file.open_view_dialog(self)
+
     # misc ---------------------------------------------------------------------------
     def _export_image(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export image", "lstm-viewer.png", "PNG image (*.png)")
@@ -742,6 +1018,33 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.shutdown()
         super().closeEvent(event)
+
+
+def layer_title(model, layer: int, direction: int) -> str:
+    """ "layer 1 of 2, forward": which cell the diagram shows, counted from 1."""
+    n = len(model.layers)
+    cells = len(model.layers[layer].cells)
+    way = ("forward" if direction == 0 else "reverse") if cells > 1 else "forward"
+    return f"layer {layer + 1} of {n}, {way}"
+
+
+def bundled_name_of(source: str) -> str:
+    """A bundled model's short name typed into a file dialog comes back as a path in
+    the dialog's folder: a path that does not exist but names a bundled model is that model."""
+    path = Path(source)
+    if not path.exists() and path.name in bundled_models() and path.name != source:
+        return path.name
+    return source
+
+
+def bundled_model_summaries() -> list[tuple[str, str]]:
+    """(name, one-line description from its card) of every bundled model, default first."""
+    out = []
+    for name, card in bundled_cards():
+        text = " ".join(str(card.get("description", "")).split())
+        first = text.split(":")[0].split(". ")[0].rstrip(".")
+        out.append((name, first))
+    return out
 
 
 def clamped_nodes(interventions) -> dict[str, str]:

@@ -26,27 +26,27 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation, Signal
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from .cell_frame import CellFrame
 from .edges import DiagramEdges
 from .legend import DiagramLegend
-from .style import OP_R, SCENE_W, TOPK_W, visible_token
+from .style import OP_R, SCENE_W, TOPK, TOPK_W, visible_token
 from .op_node import OpNode
+from .ranges import nice_ceiling
 from .top_k import TopKBars
-from .vector_strip import CELLS_H, HEIGHT, TITLE_H, VectorStrip, theme_colors
+from .style import PRESENT_FONT, PRESENT_STROKE
+from .vector_strip import TITLE_H, VectorStrip, theme_colors
 
 # --------------------------------------------------------------- layout
 # SCENE_W, OP_R and TOPK_W, shared with the graphics items, are in diagram_style.
-STRIP_W = 170.0
-REG_W = 150.0
-PEEP_W = 150.0
-GAP = 17.0              # between a strip and the operator next to it (room for an arrow)
-COL = {"forget": 240.0, "update": 425.0, "candidate": 610.0, "output": 795.0}
+STRIP_W = 160.0
+REG_W = 140.0
+PEEP_W = 140.0
+GAP = 8.0               # between a strip (below its caption row) and the operator next to it
+COL = {"forget": 228.0, "update": 403.0, "candidate": 578.0, "output": 753.0}
 MAIN_X = COL["candidate"]
-C_REG_X = 92.0          # centre of the c⟨t−1⟩ register (left of the main path)
-A_REG_X = 905.0         # centre of the a⟨t−1⟩ register (right of the main path)
+C_REG_X = 80.0          # centre of the c⟨t−1⟩ register (left of the main path)
+A_REG_X = 826.0         # centre of the a⟨t−1⟩ register (right of the main path)
 
 # Animation stage of each node, bottom (0) to top (7).
 STAGE = {"x": 0, "c_prev": 0, "a_prev": 0, "concat": 1,
@@ -77,16 +77,8 @@ PEEP_SPEC = {"forget": "p_f ⊙ c⟨t−1⟩", "update": "p_u ⊙ c⟨t−1⟩",
 HIDDEN_NODES = ("forget", "update", "candidate", "output", "write", "keep",
                 "c_prev", "c", "tanh_c", "a_prev", "a")
 SELECTION_MODES = ("all", "most_active", "most_changed", "manual")
-
-
-def _nice_ceiling(value: float) -> float:
-    """Smallest of 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 15 ... not below ``value``."""
-    value = max(1.0, float(value))
-    scale = 10.0 ** np.floor(np.log10(value))
-    for step in (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
-        if step * scale >= value - 1e-9:
-            return step * scale
-    return 10.0 * scale
+#: Legend text of each colour-range mode.
+RANGE_MODE_TEXT = {"trace": "whole trace", "locked": "locked", "step": "this step"}
 
 
 def _top_indices(score: np.ndarray, n: int) -> np.ndarray:
@@ -97,9 +89,13 @@ def _top_indices(score: np.ndarray, n: int) -> np.ndarray:
     return np.sort(order)
 
 
-# ------------------------------------------------------------ the widget
-class CellDiagram(QWidget):
-    """The animated bottom-to-top LSTM cell.
+# ------------------------------------------------------------- the scene
+class DiagramScene(pg.GraphicsObject):
+    """The animated bottom-to-top LSTM cell, as one graphics item that needs no window.
+
+    Every node, operator, edge and the legend are its child items, so the
+    whole cell can be shown by a :class:`~.canvas.DiagramCanvas`, rendered
+    into an image or an SVG file, or scaled, all from the same items.
 
     Signals
     -------
@@ -112,27 +108,22 @@ class CellDiagram(QWidget):
     animationFinished()
         The step shown by :meth:`show_step` has reached its final values
         (emitted also when ``animate=False`` or the duration is 0).
+    boundsChanged()
+        The structure changed the scene's extent (a canvas re-fits).
     """
 
     nodeClicked = Signal(str)
     nodeHovered = Signal(str)
     unitClicked = Signal(int)
     animationFinished = Signal()
+    boundsChanged = Signal()
 
     NODE_NAMES = ("x", "concat", "forget", "update", "candidate", "output", "write", "keep",
                   "c_prev", "c", "tanh_c", "a_prev", "a", "y_hat")
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self._view = pg.GraphicsView(background="w")
-        self._vb = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
-        self._vb.setMouseEnabled(False, False)
-        self._vb.disableAutoRange()
-        self._view.setCentralItem(self._vb)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._view)
-
+        self._bounds = QRectF(0.0, 0.0, SCENE_W, 800.0)
         self._dark = False
         self._duration = 300
         self._max_units = 16
@@ -142,6 +133,7 @@ class CellDiagram(QWidget):
         self._clamped: dict[str, str] = {}
         self._state_range = 1.0
         self._x_range = 1.0
+        self._range_mode = "fixed"
         self._token_text: str | None = None
 
         self._boundary = CellFrame()
@@ -154,6 +146,8 @@ class CellDiagram(QWidget):
             self._strips[name] = VectorStrip(name, title, cmap, width)
         for gate, title in PEEP_SPEC.items():
             self._strips[f"peep_{gate}"] = VectorStrip(f"peep_{gate}", title, "diverging", PEEP_W)
+        for strip in self._strips.values():
+            strip.set_unit_numbers(True)
         ops = {
             "forget": ("σ", "W_f, b_f", "forget", "Γ_f = σ(W_f [a⟨t−1⟩, x⟨t⟩] + b_f)"),
             "update": ("σ", "W_u, b_u", "update", "Γ_u = σ(W_u [a⟨t−1⟩, x⟨t⟩] + b_u)"),
@@ -175,14 +169,14 @@ class CellDiagram(QWidget):
         self._edges.setZValue(-5)
         for item in (self._boundary, self._edges, self._legend, self._topk,
                      *self._strips.values(), *self._ops.values()):
-            self._vb.addItem(item)
+            item.setParentItem(self)
         for strip in self._strips.values():
             strip.clicked.connect(self._on_strip_clicked)
             strip.hovered.connect(self._on_strip_hovered)
         self._topk.clicked.connect(self._on_strip_clicked)
         self._topk.hovered.connect(self._on_strip_hovered)
 
-        self._anim = QVariantAnimation(self)
+        self._anim = QVariantAnimation()
         self._anim.setStartValue(0.0)
         self._anim.setEndValue(1.0)
         self._anim.setEasingCurve(QEasingCurve.Linear)
@@ -196,7 +190,8 @@ class CellDiagram(QWidget):
 
     # ------------------------------------------------------- public API
     def set_structure(self, *, input_size: int, hidden_size: int, has_peepholes: bool,
-                      has_head: bool, output_size: int | None, vocab: list[str] | None) -> None:
+                      has_head: bool, output_size: int | None, vocab: list[str] | None,
+                      title: str = "LSTM cell") -> None:
         """Rebuild the diagram for a model's sizes.
 
         Parameters
@@ -211,6 +206,8 @@ class CellDiagram(QWidget):
             Width of ŷ.
         vocab : list of str or None
             Token strings; with a head, ŷ is shown as the top-5 tokens.
+        title : str
+            The cell frame's caption (which layer and direction it shows).
         """
         self._anim.stop()
         self._nx, self._H = int(input_size), int(hidden_size)
@@ -221,8 +218,6 @@ class CellDiagram(QWidget):
         if self._vocab is not None and self._ny and len(self._vocab) != self._ny:
             self._vocab = None       # a vocabulary that does not match ŷ cannot label it
         self._topk_mode = self._vocab is not None and self._ny > 0
-        self._state_range = 1.0
-        self._x_range = 1.0
         self._token_text = None
         sizes = {name: self._H for name in HIDDEN_NODES}
         sizes.update(x=self._nx, concat=self._H + self._nx, y_hat=self._ny,
@@ -243,10 +238,12 @@ class CellDiagram(QWidget):
         if self._topk_mode:
             self._topk.set_vocab(self._vocab)
         self._strips["x"].set_title(NODE_SPEC["x"][0])
+        self._boundary.set_title(title)
+        # The ŷ box lists at most as many tokens as the vocabulary has.
+        self._topk.set_k(min(TOPK, len(self._vocab)) if self._topk_mode else TOPK)
         self._apply_ranges()
         self._select_units()
         self._place()
-        self._legend.set_ranges(self._state_range, self._x_range)
         self._apply_clamped()
         self.highlight_unit(self._highlight if self._highlight is not None
                             and self._highlight < self._H else None)
@@ -291,9 +288,8 @@ class CellDiagram(QWidget):
             self._token_text = token_text
             sub = f"‘{visible_token(token_text)}’" if token_text is not None else ""
             self._strips["x"].set_title(NODE_SPEC["x"][0], sub)
-        if self._grow_ranges():
-            self._apply_ranges()
-            self._legend.set_ranges(self._state_range, self._x_range)
+        if self._range_mode == "step":
+            self._step_ranges()
         self._select_units()
         # The top-5 list is re-ranked when ŷ starts to change, not before.
         self._rerank_pending = self._topk_mode
@@ -346,33 +342,24 @@ class CellDiagram(QWidget):
         return self._strips[name].marker()
 
     def node_scene_rect(self, name: str) -> QRectF:
-        """Where node ``name`` is drawn, in view-box coordinates (for tests and overlays)."""
-        item = self._topk if (name == "y_hat" and self._topk_mode) else self._strips[name]
+        """Where node ``name`` is drawn, in diagram-scene units (for tests and overlays)."""
+        item = self.node_item(name)
         return item.mapRectToParent(item.boundingRect())
 
-    def node_view_pos(self, name: str, unit: int | None = None):
-        """Widget-viewport pixel position of node ``name`` (or of one unit's cell)."""
-        item = self._topk if (name == "y_hat" and self._topk_mode) else self._strips[name]
-        self._vb.prepareForPaint()     # the view box defers its transform until the next paint
-        if unit is not None:
-            local = item.cell_center(unit)
-            if local is None:
-                raise ValueError(f"unit {unit} is not shown in {name}")
-        else:
-            rect = item.boundingRect()
-            local = QPointF(rect.center().x(), rect.top() + (30 if name != "y_hat" else 40))
-        return self._view.mapFromScene(item.mapToScene(local))
+    def frame_rect(self) -> QRectF:
+        """The cell boundary, in diagram-scene units."""
+        return self._boundary.mapRectToParent(self._boundary.boundingRect())
 
-    def operator_view_pos(self, key: str):
-        """Viewport pixel position of an operator node ("forget", "plus", "out" ...)."""
-        self._vb.prepareForPaint()
-        op = self._ops[key]
-        return self._view.mapFromScene(op.mapToScene(QPointF(0, 0)))
+    def node_item(self, name: str):
+        """The graphics item that draws node ``name`` (a strip, or the ŷ top-k box)."""
+        if name not in self.NODE_NAMES and not name.startswith("peep_"):
+            raise KeyError(f"unknown node {name!r}; expected one of {self.NODE_NAMES}")
+        return self._topk if (name == "y_hat" and self._topk_mode) else self._strips[name]
 
-    @property
-    def viewport(self) -> QWidget:
-        """The widget that receives mouse events (for tests)."""
-        return self._view.viewport()
+    def operator_item(self, key: str):
+        """The operator node ``key`` ("forget", "update", "candidate", "output", "keep",
+        "write", "plus", "tanh", "out")."""
+        return self._ops[key]
 
     @property
     def animation(self) -> QVariantAnimation:
@@ -432,14 +419,39 @@ class CellDiagram(QWidget):
     def set_dark(self, dark: bool) -> None:
         """Switch between the light and the dark theme."""
         self._dark = bool(dark)
-        self._view.setBackground(theme_colors(self._dark)["bg"])
         for item in (self._boundary, self._edges, self._legend, self._topk,
                      *self._strips.values(), *self._ops.values()):
             item.set_dark(self._dark)
 
-    def grab_image(self) -> QImage:
-        """The diagram as it is drawn now."""
-        return self.grab().toImage()
+    def set_presentation(self, on: bool) -> None:
+        """Larger fonts and thicker strokes for a projector (and back)."""
+        font, stroke = (PRESENT_FONT, PRESENT_STROKE) if on else (1.0, 1.0)
+        for strip in self._strips.values():
+            strip.set_font_scale(font)
+        for item in (self._boundary, self._edges, self._legend, self._topk, *self._ops.values()):
+            item.set_style(font, stroke)
+
+    def set_describer(self, describe) -> None:
+        """``describe(node, unit) -> str``: extra tooltip lines for a hovered cell
+        (the window adds a gate's W·x, W·a and bias parts)."""
+        def for_strip(name, index, _describe=describe):
+            return _describe(name[5:] if name.startswith("peep_") else name, index)
+        for strip in self._strips.values():
+            strip.describe = for_strip if describe is not None else None
+
+    def title(self) -> str:
+        """The cell frame's caption."""
+        return self._boundary.title()
+
+    def background(self):
+        """The theme's background colour (canvases and exports fill with it)."""
+        return theme_colors(self._dark)["bg"]
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(self._bounds)
+
+    def paint(self, p, *args) -> None:
+        pass        # the children draw everything
 
     # --------------------------------------------------------- internals
     def _store(self, name: str, vals) -> None:
@@ -449,17 +461,43 @@ class CellDiagram(QWidget):
             raise ValueError(f"{name}: expected {target.size} values, got {vals.size}")
         np.copyto(target, vals)
 
-    def _grow_ranges(self) -> bool:
-        """Widen the c and x colour ranges when values outgrow them (never shrink mid-sequence)."""
+    def _step_ranges(self) -> None:
+        """Per-step mode: fit the c and x colour ranges to this step's own values."""
         c_max = max((float(np.abs(self._target[n]).max()) if self._target[n].size else 0.0)
                     for n in ("c", "c_prev", "keep"))
         x_max = float(np.abs(self._target["x"]).max()) if self._nx else 0.0
-        state, x = max(self._state_range, _nice_ceiling(c_max)), max(self._x_range, _nice_ceiling(x_max))
-        changed = (state, x) != (self._state_range, self._x_range)
-        self._state_range, self._x_range = state, x
-        return changed
+        state, x = nice_ceiling(c_max), nice_ceiling(x_max)
+        if (state, x) != (self._state_range, self._x_range):
+            self._state_range, self._x_range = state, x
+            self._apply_ranges()
+
+    def set_color_ranges(self, state: float, x: float, mode: str = "trace") -> None:
+        """Fix the colour ranges: ±``state`` for c (and keep, c⟨t−1⟩), ±``x`` for x⟨t⟩.
+
+        Parameters
+        ----------
+        state, x : float
+            Half-widths of the symmetric ranges.
+        mode : {"trace", "locked", "step"}
+            How the caller chose them (shown on the legend). In ``"step"``
+            mode the scene refits both ranges to every step it shows.
+        """
+        self._range_mode = "step" if mode == "step" else "fixed"
+        self._legend.set_mode(RANGE_MODE_TEXT.get(mode, mode))
+        if self._range_mode == "step":
+            self._step_ranges()
+            return
+        state, x = float(state), float(x)
+        if (state, x) != (self._state_range, self._x_range):
+            self._state_range, self._x_range = state, x
+            self._apply_ranges()
+
+    def color_ranges(self) -> tuple[float, float]:
+        """The half-widths of the c and x colour ranges in use."""
+        return self._state_range, self._x_range
 
     def _apply_ranges(self) -> None:
+        self._legend.set_ranges(self._state_range, self._x_range)
         for name, (_t, _cmap, family) in NODE_SPEC.items():
             if family == "state":
                 self._strips[name].set_range(-self._state_range, self._state_range)
@@ -475,9 +513,9 @@ class CellDiagram(QWidget):
         mode = self._mode or ("all" if H <= n else "most_active")
         if mode == "manual":
             units = [u for u in dict.fromkeys(self._manual) if 0 <= u < H]
-            return np.sort(np.array(units[:n], np.intp))
+            return np.sort(np.array(units, np.intp))
         if mode == "all" or H <= n:
-            chosen = np.arange(min(H, n))
+            return np.arange(H)             # every unit: large layers wrap into a grid
         elif mode == "most_active":
             chosen = np.argsort(-np.abs(self._target["a"]), kind="stable")[:n]
         else:
@@ -502,7 +540,7 @@ class CellDiagram(QWidget):
             new = np.concatenate(shown) if len(shown) > 1 else shown[0]
             if current.shape != new.shape or not np.array_equal(current, new):
                 changed |= strip.set_shown(shown)
-        if changed and hasattr(self, "_bounds"):
+        if changed and hasattr(self, "_rows"):
             self._place_edges()
 
     def _frame_value(self, value) -> None:
@@ -566,18 +604,20 @@ class CellDiagram(QWidget):
         top_h = 0.0
         self._topk.setVisible(self._topk_mode)
         strips["y_hat"].setVisible(self._has_head and not self._topk_mode and self._ny > 0)
-        self._legend.setPos(10.0, 0.0)
         if self._topk_mode:
             self._topk.setPos(MAIN_X - TOPK_W / 2 + 40, 4.0)
             top_h = self._topk.height() + 8
         elif strips["y_hat"].isVisible():
             strips["y_hat"].set_width(TOPK_W - 40)
             strips["y_hat"].setPos(MAIN_X - (TOPK_W - 40) / 2, 40.0)
-            top_h = 40.0 + HEIGHT
-        y = max(top_h, self._legend.height()) + 16.0
+            top_h = 40.0 + strips["y_hat"].height()
+        y = top_h + 8.0
         frame_top = y
-        y += 24.0
+        # The legend sits inside the cell's top-left corner, which the cell leaves empty.
+        self._legend.setPos(18.0, frame_top + 28.0)
+        y += 26.0
         self._rows = {}
+        hh = strips["a"].height()            # every hidden-size strip has this height
 
         def put(name, x_center, top, width=STRIP_W):
             strips[name].setPos(x_center - width / 2, top)
@@ -586,19 +626,19 @@ class CellDiagram(QWidget):
         for name, op_name in (("a", "out"), ("tanh_c", "tanh"), ("c", "plus"), ("write", "write")):
             put(name, MAIN_X, y)
             self._rows[name] = y
-            y += HEIGHT + GAP + OP_R
+            y += hh + GAP + OP_R
             ops[op_name].setPos(MAIN_X, y)
             y += OP_R + GAP
         put("keep", COL["forget"], self._rows["write"])
         ops["keep"].setPos(COL["forget"], ops["write"].y())
-        put("c_prev", C_REG_X, ops["write"].y() - TITLE_H - CELLS_H / 2, REG_W)
+        put("c_prev", C_REG_X, ops["write"].y() - TITLE_H - strips["c_prev"].cells_height() / 2, REG_W)
         for gate in COL:
             put(gate, COL[gate], y)
         self._rows["gates"] = y
-        y += HEIGHT + GAP
+        y += hh + GAP
         peep_top = y
         if self._peep:
-            y += HEIGHT + GAP       # a row for the p⊙c strips, right of each branch
+            y += hh + GAP           # a row for the p⊙c strips, right of each branch
         op_y = y + OP_R
         for gate, x in COL.items():
             ops[gate].setPos(x, op_y)
@@ -611,23 +651,24 @@ class CellDiagram(QWidget):
             # Right of its branch, except the output gate's: the a loop runs down its right.
             x0 = COL[gate] - 8 - PEEP_W if gate == "output" else COL[gate] + 8
             strip.setPos(x0, peep_top)
-        y = op_y + OP_R + GAP + 14      # + the fan-out bus
+        y = op_y + OP_R + GAP + 16      # + the fan-out bus
         # The concatenation spans the branches but stops short of the a⟨t−1⟩ register.
         concat_w = (A_REG_X - REG_W / 2 - 24) - (COL["forget"] - STRIP_W / 2)
         strips["concat"].set_width(concat_w)
         strips["concat"].setPos(COL["forget"] - STRIP_W / 2, y)
         self._rows["concat"] = y
         put("a_prev", A_REG_X, y, REG_W)
-        y += HEIGHT + 12
+        y += max(strips["concat"].height(), hh) + 4
         frame_bottom = y
-        y += 18
+        y += 14
         self._rows["x"] = y
         self._boundary.set_rect(QRectF(4.0, frame_top, SCENE_W - 8.0, frame_bottom - frame_top))
-        self._bounds = QRectF(0.0, 0.0, SCENE_W, y + HEIGHT + 6)
+        self.prepareGeometryChange()
+        self._bounds = QRectF(0.0, 0.0, SCENE_W, y + strips["x"].height() + 6)
         # concat.set_length reset its shown units: reselect, then place x under its segment.
         self._select_units()
         self._place_edges()
-        self._vb.setRange(self._bounds, padding=0.01)
+        self.boundsChanged.emit()
 
     def _place_edges(self) -> None:
         """Rebuild the arrows from the strips' current cell positions."""
@@ -646,10 +687,10 @@ class CellDiagram(QWidget):
             return strips[name].pos().y()
 
         def bottom(name):
-            return strips[name].pos().y() + HEIGHT
+            return strips[name].pos().y() + strips[name].height()
 
         def cells_y(name):
-            return strips[name].pos().y() + TITLE_H + CELLS_H / 2
+            return strips[name].pos().y() + TITLE_H + strips[name].cells_height() / 2
 
         def op(name):
             return ops[name].pos()
@@ -702,9 +743,9 @@ class CellDiagram(QWidget):
         ay = cells_y("a")
         edges.append(([P(a_right, ay), P(A_REG_X, ay), P(A_REG_X, top("a_prev") - 2)], 0, "loop"))
         labels = [
-            (QRectF(C_REG_X - 70, cy - 17, 260, 14), "c⟨t⟩ → c⟨t−1⟩ of step t+1",
+            (QRectF(C_REG_X - 64, cy - 21, 250, 18), "c⟨t⟩ → c⟨t−1⟩ of t+1",
              Qt.AlignLeft | Qt.AlignVCenter),
-            (QRectF(A_REG_X - 200, ay - 17, 195, 14), "a⟨t⟩ → a⟨t−1⟩ of step t+1",
+            (QRectF(A_REG_X - 250, ay - 21, 320, 18), "a⟨t⟩ → a⟨t−1⟩ of t+1",
              Qt.AlignRight | Qt.AlignVCenter),
         ]
         if self._peep:
@@ -722,7 +763,7 @@ class CellDiagram(QWidget):
                            P(mid["output"], rows["peep"])], 2, "peep"))
             # ... and each p⊙c joins its gate's pre-activation at the σ.
             for gate, st in peeps.items():
-                py = st.pos().y() + TITLE_H + CELLS_H / 2
+                py = st.pos().y() + TITLE_H + st.cells_height() / 2
                 side = -1.0 if gate == "output" else 1.0
                 cells = st.cells_rect()
                 x0 = st.pos().x() + (cells.right() + 1 if gate == "output" else cells.left() - 1)
