@@ -394,11 +394,6 @@ def prepare_view(view: View, base: Path | None = None, load=None) -> Prepared:
     return prepared
 
 
-def token_limit(model) -> int:
-    """Number of valid token ids: the vocabulary or embedding rows, else the one-hot width."""
-    return model.vocab_size or model.input_size
-
-
 def parse_ids(text: str) -> tuple[int, ...]:
     """Token ids from text like ``"3 17 4"`` or ``"3,17,4"``; ViewFileError otherwise."""
     parts = [p for p in re.split(r"[\s,;]+", text.strip()) if p]
@@ -414,8 +409,10 @@ def input_ids(model, value):
         if ids.size == 0:
             raise ViewFileError("the input holds no character of the model's vocabulary")
         return ids
+    from .panels.input_panel import id_limit
+
     ids = parse_ids(value) if isinstance(value, str) else tuple(value)
-    limit = token_limit(model)
+    limit = id_limit(model)
     bad = [i for i in ids if i >= limit]
     if bad:
         raise ViewFileError(f"token id {bad[0]} is out of range (the model takes ids 0…{limit - 1})")
@@ -496,12 +493,16 @@ def check_interventions(model, specs) -> list:
 
 
 def _default_length(model) -> int:
-    from .panels.input_panel import default_input
+    """Steps of the input ``model`` opens with (text, typed ids or demo vectors)."""
+    from .panels.input_panel import default_input, id_limit
+    from .panels.input_panel import parse_ids as typed_ids
 
     inputs, text = default_input(model)
-    if text is not None:
+    if text is None:
+        return len(inputs)
+    if model.vocab is not None:
         return len(model.encode(text)[0])
-    return len(inputs)
+    return len(typed_ids(text, id_limit(model))[0])
 
 
 # ---------------------------------------------------------------------------- the window
