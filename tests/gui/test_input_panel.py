@@ -319,3 +319,34 @@ def test_bad_sequence_file_message_in_the_window(window, qtbot, tmp_path, choose
         qtbot.mouseClick(window.input_panel.open_button, Qt.LeftButton)
     assert window.banner.text.startswith("bad.npy: cannot be read")
     np.testing.assert_array_equal(window.state.inputs, before)
+
+
+def test_vector_label_is_legible_in_both_themes(panel, qtbot):
+    from PySide6.QtGui import QPalette
+
+    def placeholder():
+        return panel.field.palette().color(QPalette.Disabled, QPalette.PlaceholderText).name()
+
+    panel.state.set_model(vector_model())
+    assert placeholder() == "#303030"  # text colour, not the faint hint grey
+    panel.state.set_dark(True)
+    qtbot.waitUntil(lambda: placeholder() == "#e0e0e0", timeout=2000)
+    panel.state.set_model(id_model())
+    assert placeholder() not in ("#303030", "#e0e0e0")  # an id model's placeholder is a hint
+
+
+def test_loaded_vectors_label_then_typing_brings_the_hint_back(panel, qtbot, tmp_path, choose):
+    from PySide6.QtGui import QPalette
+
+    def placeholder():
+        return panel.field.palette().color(QPalette.Active, QPalette.PlaceholderText).name()
+
+    panel.state.set_model(id_model(tokens=10, n_x=4))
+    hint = placeholder()
+    path = tmp_path / "embedded.npy"
+    np.save(path, np.zeros((3, 4)))
+    choose(path)
+    qtbot.mouseClick(panel.open_button, Qt.LeftButton)
+    assert placeholder() == "#303030" != hint
+    type_and_return(qtbot, panel, "1")
+    assert placeholder() == hint

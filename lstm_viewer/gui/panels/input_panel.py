@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QTimer, Signal
-from PySide6.QtGui import QColor, QInputMethodEvent, QTextCharFormat
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer, Signal
+from PySide6.QtGui import QColor, QInputMethodEvent, QPalette, QTextCharFormat
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from ..viewer_state import ViewerState
@@ -62,6 +62,9 @@ DEMO_LENGTH = 24
 _ID_TOKEN = re.compile(r"[^\s,;\[\]()]+")
 
 _MARK_COLOUR = {False: "#c62828", True: "#ff6b6b"}  # light, dark theme
+#: An empty field whose placeholder labels the input (vectors, a long file) draws
+#: it in text colour, not the faint grey of a hint.
+_LABEL_COLOUR = {False: "#303030", True: "#e0e0e0"}
 
 
 class SequenceError(ValueError):
@@ -335,6 +338,11 @@ class InputPanel(QWidget):
     def __init__(self, state: ViewerState, parent=None):
         super().__init__(parent)
         self.state = state
+        # Created first: changeEvent uses it. A child, so it dies with the panel.
+        self._recolour = QTimer(self)
+        self._recolour.setSingleShot(True)
+        self._recolour.setInterval(0)
+        self._recolour.timeout.connect(self._colour_placeholder)
         self.marked: list[tuple[int, int]] = []
         self.description: str | None = None
         self._last_dir = ""
@@ -383,6 +391,7 @@ class InputPanel(QWidget):
         self.open_button.setEnabled(model is not None)
         self.field.setEnabled(model is not None and kind != "vectors")
         self._set_hints(kind)
+        self._colour_placeholder()
         if model is None:
             return
         inputs, text = default_input(model)
@@ -424,6 +433,26 @@ class InputPanel(QWidget):
 
     def _on_dark(self, event) -> None:
         self.notice.setStyleSheet(f"color: {_MARK_COLOUR[bool(self.state.dark)]};")
+        self._colour_placeholder()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.PaletteChange:
+            # The theme's new application palette reaches the field after this
+            # event and replaces its colours: colour it once that is done.
+            self._recolour.start()
+
+    def _colour_placeholder(self) -> None:
+        """While the placeholder labels the input (vectors, or a file the field does
+        not show) it is drawn in text colour; otherwise it is the usual faint hint."""
+        palette = self.field.palette()
+        if self.description is not None:
+            colour = QColor(_LABEL_COLOUR[bool(self.state.dark)])
+        else:
+            colour = self.palette().color(QPalette.Active, QPalette.PlaceholderText)
+        for group in (QPalette.Active, QPalette.Inactive, QPalette.Disabled):
+            palette.setColor(group, QPalette.PlaceholderText, colour)
+        self.field.setPalette(palette)
 
     # -- typed input ---------------------------------------------------------
     def set_text(self, text: str) -> bool:
@@ -531,12 +560,14 @@ class InputPanel(QWidget):
         # disabled or not, and typing (id and text models) replaces it.
         self.field.setPlaceholderText(description)
         self.field.setToolTip(f"{description}\n\n{self._field_tip}")
+        self._colour_placeholder()
         self.state.set_inputs(inputs)
 
     def _clear_description(self) -> None:
         if self.description is not None:
             self.description = None
             self._set_hints(self.kind)
+            self._colour_placeholder()
 
     # -- files -----------------------------------------------------------------
     def _on_open_clicked(self) -> None:
