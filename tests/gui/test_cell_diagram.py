@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from lstm_viewer.gui import colormaps
-from lstm_viewer.gui.diagram.cell_diagram import CellDiagram
+from lstm_viewer.gui.diagram.canvas import CellDiagram
 
 ROOT = Path(__file__).resolve().parents[2]
 HIDDEN_NAMES = ("forget", "update", "candidate", "output", "write", "keep",
@@ -102,17 +103,24 @@ def test_unit_selection_modes_pick_the_right_units(diagram, rng):
         np.testing.assert_array_equal(diagram.shown_units(name), changed)
     diagram.set_unit_selection("manual", [39, 3, 1, 3])
     np.testing.assert_array_equal(diagram.shown_units("c"), [1, 3, 39])
-    diagram.set_unit_selection("all")
-    np.testing.assert_array_equal(diagram.shown_units("forget"), np.arange(5))
+    diagram.set_unit_selection("most_active")
     # The rest is summarised, never dropped: caption counts and |mean| of the hidden units.
-    rest = np.abs(values["forget"][5:]).mean()
-    assert diagram.node_summary("forget") == [f"+ 35 more, |mean| {rest:.2f}"]
+    rest = np.abs(np.delete(values["forget"], top_active)).mean()
+    (caption,) = diagram.node_summary("forget")
+    match = re.fullmatch(r"\+ (\d+) more, \|mean\| (\d+\.\d+)", caption)
+    assert match, caption
+    assert int(match[1]) == 35 and float(match[2]) == pytest.approx(rest, abs=0.005 + 1e-9)
     # concat: a⟨t−1⟩ part follows the hidden selection, x part its own largest |x|.
     concat_shown = diagram.shown_units("concat")
-    np.testing.assert_array_equal(concat_shown[:5], np.arange(5))
+    np.testing.assert_array_equal(concat_shown[:5], top_active)
     x_top = np.sort(np.argsort(-np.abs(values["x"]), kind="stable")[:5])
     np.testing.assert_array_equal(concat_shown[5:], x_top + H)
     assert diagram.node_summary("concat")[1].startswith("+ 25 more")
+    # "all" draws every unit, whatever the cap of the ranked modes: nothing is summarised.
+    diagram.set_unit_selection("all")
+    for name in HIDDEN_NAMES:
+        np.testing.assert_array_equal(diagram.shown_units(name), np.arange(H))
+    assert diagram.node_summary("forget") == [""]
     assert_shows(diagram, values)
 
 
@@ -195,13 +203,44 @@ def test_structure_without_head_or_vocab(diagram, rng):
     diagram.show_step(step_values(rng, 4, 3), animate=False)
 
 
-def test_dark_theme_and_highlight(diagram, rng):
+def test_dark_theme_and_highlight(diagram, qtbot, rng):
+    from . import probe
+
     structure(diagram)
     diagram.show_step(step_values(rng, 8, 5), animate=False)
-    diagram.set_dark(True)
+    diagram.show()
+    qtbot.waitExposed(diagram)
+
+    def pixels():
+        return probe.image_array(diagram.grab().toImage())
+
+    def around(image, unit):
+        # The cell of hidden unit `unit` in the c strip, with a margin for the outline.
+        pos = diagram.viewport.mapTo(diagram, diagram.node_view_pos("c", unit=unit))
+        return image[pos.y() - 14:pos.y() + 15, pos.x() - 14:pos.x() + 15]
+
+    def background(image):
+        # The most common colour (inside the cell frame) and a corner (outside it).
+        return probe.lightness(probe.dominant_colour(image)), probe.lightness(image[-3, -3])
+
+    light = pixels()
+    assert min(background(light)) > 200                              # light background
     diagram.highlight_unit(3)
+    marked = pixels()
+    assert not np.array_equal(around(marked, 3), around(light, 3))  # unit 3 is outlined
+    assert np.array_equal(around(marked, 6), around(light, 6))      # unit 6 is not
     diagram.highlight_unit(None)
-    assert not diagram.grab_image().isNull()
+    assert np.array_equal(around(pixels(), 3), around(light, 3))
+    diagram.set_dark(True)
+    dark = pixels()
+    assert max(background(dark)) < 60                                # dark background
+    # Labels are drawn light on it: the c strip (a diverging map, no colour
+    # brighter than 180 in the dark theme) holds the bright pixels of its title.
+    rect = probe.pixel_rect(diagram, probe.strips(diagram)["c"])
+    region = dark[max(rect.top(), 0):rect.bottom(), max(rect.left(), 0):rect.right()].reshape(-1, 3)
+    assert sum(probe.lightness(p) > 200 for p in region) > 20
+    diagram.set_dark(False)
+    assert min(background(pixels())) > 200
 
 
 def test_colormaps_cover_both_ranges():

@@ -259,6 +259,14 @@ def test_plot_click_moves_step(window, qtbot):
     window.plots_dock.raise_()
     qtbot.waitUntil(lambda: plots.isVisible() and plots.images["c"].image is not None, timeout=5000)
     image = plots.images["c"]
+    box = plots.plots["c"].vb
+
+    def image_fills_the_plot():
+        # pyqtgraph places the image on its next paint: wait until it spans the plot's width.
+        drawn, frame = image.mapRectToScene(image.boundingRect()), box.sceneBoundingRect()
+        return frame.width() > 50 and abs(drawn.width() - frame.width()) < 1
+
+    qtbot.waitUntil(image_fills_the_plot, timeout=5000)
     assert image.image.shape[1] == s.length          # one column per step
     target = min(4, s.length - 1)
     scene_pos = image.mapToScene(QPointF(target + 0.5, 0.5))
@@ -267,6 +275,15 @@ def test_plot_click_moves_step(window, qtbot):
     for cursor in plots.cursors[:2]:
         x = image.mapFromScene(cursor.mapToScene(QPointF(0, 0))).x()
         assert target <= x < target + 1
+
+
+def _shown_text(label) -> str:
+    """What a label shows, as plain text (rich text rendered; a "_x" subscript read as "x")."""
+    from PySide6.QtGui import QTextDocument
+
+    doc = QTextDocument()
+    doc.setHtml(label.text())
+    return doc.toPlainText().replace("_", "")
 
 
 def test_inspector_shows_preactivation_split_and_selects_unit(window):
@@ -283,7 +300,7 @@ def test_inspector_shows_preactivation_split_and_selects_unit(window):
     cell = model.data(model.index(2, 2))
     assert re.fullmatch(r"[+-]\d+\.\d{3}", cell), cell
     assert float(cell) == pytest.approx(expected, abs=5e-4 + 1e-6)
-    assert "Γ_u" in window.inspector.title.text()
+    assert "Γu" in _shown_text(window.inspector.title)
     window.inspector.table.selectRow(3)
     assert s.unit == 3
     s.set_unit(1)
@@ -373,7 +390,7 @@ def test_interventions_rerun_and_mark_the_diagram(window, qtbot):
     s = window.state
     strips = probe.strips(window.diagram)
     assert all(strip.marker() is None for strip in strips.values())
-    assert _marker_pixels(window, "update") == 0
+    assert _marker_pixels(window, "update") < 5
     with qtbot.waitSignal(window.traceReady, timeout=5000):
         s.set_interventions(["update=1"])
     np.testing.assert_array_equal(s.direction_trace.update, 1.0)
@@ -382,12 +399,12 @@ def test_interventions_rerun_and_mark_the_diagram(window, qtbot):
     assert strips["update"].marker()
     assert [name for name, strip in strips.items() if strip.marker()] == ["update"]
     assert _marker_pixels(window, "update") > 50
-    assert _marker_pixels(window, "forget") == 0
+    assert _marker_pixels(window, "forget") < 5      # (a blended edge pixel may come near the colour)
     with qtbot.waitSignal(window.traceReady, timeout=5000):
         s.set_interventions([])
     assert not np.all(s.direction_trace.update == 1.0)
     assert strips["update"].marker() is None
-    assert _marker_pixels(window, "update") == 0
+    assert _marker_pixels(window, "update") < 5
 
 
 def test_peephole_model_steps(window, qtbot):
@@ -399,7 +416,7 @@ def test_peephole_model_steps(window, qtbot):
     s.set_node("output")
     headers = [window.inspector.model.headerData(i, Qt.Horizontal) for i in range(window.inspector.model.columnCount())]
     assert "p⊙c" in headers
-    assert "p_o⊙c⟨t⟩" in window.inspector.equation.text()
+    assert "po⊙c⟨t⟩" in _shown_text(window.inspector.equation)
 
 
 def _start_long_job(window, qtbot, monkeypatch):
