@@ -190,6 +190,20 @@ def test_text_file_newline_kept_when_the_vocabulary_has_it(panel, qtbot, tmp_pat
     assert not panel.notice.isVisible()
 
 
+def test_text_file_too_long_for_the_field_is_run_and_labelled(panel, qtbot, tmp_path, choose, monkeypatch):
+    from lstm_viewer.gui.panels import input_panel
+
+    panel.state.set_model(make_model(vocab="abc."))
+    monkeypatch.setattr(input_panel, "MAX_FIELD_CHARS", 10)
+    path = tmp_path / "long.txt"
+    path.write_text("abc.abc.abc#abc\n")
+    choose(path)
+    qtbot.mouseClick(panel.open_button, Qt.LeftButton)
+    assert panel.state.inputs.size == 14
+    assert panel.field.text() == ""
+    assert panel.field.placeholderText() == "long.txt: 15 characters, 1 skipped (not in the vocabulary)"
+
+
 def test_ids_from_text_file(panel, qtbot, tmp_path, choose):
     panel.state.set_model(id_model(tokens=10))
     path = tmp_path / "ids.txt"

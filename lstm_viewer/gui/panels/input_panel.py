@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +44,6 @@ SEQUENCE_FILTERS = {
            "CSV vectors (*.csv);;All files (*)",
     "vectors": "Vectors (*.npy *.csv);;NumPy arrays (*.npy);;CSV vectors (*.csv);;All files (*)",
 }
-SEQUENCE_FILTER = SEQUENCE_FILTERS["text"]
 
 #: Longest input the field holds (QLineEdit's own default is 32767, which
 #: would cut a long text file silently). Longer files are run without being
@@ -210,7 +209,6 @@ class LoadedSequence:
     text: str | None = None
     inputs: np.ndarray | None = None
     description: str = ""
-    notes: list[str] = field(default_factory=list)
 
 
 def _check_ids(arr: np.ndarray, name: str, model) -> np.ndarray:
@@ -301,7 +299,13 @@ def read_sequence(path: str | Path, model) -> LoadedSequence:
             text = text.rstrip("\n")
         if not text:
             raise SequenceError(f"{name}: the file is empty")
-        return LoadedSequence(text=text)
+        if len(text) <= MAX_FIELD_CHARS:
+            return LoadedSequence(text=text)
+        ids, unknown = model.encode(text)
+        if ids.size == 0:
+            raise SequenceError(f"{name}: holds no character of the model's vocabulary")
+        skipped = f", {len(unknown):,} skipped (not in the vocabulary)" if unknown else ""
+        return LoadedSequence(inputs=ids, description=f"{name}: {len(text):,} characters{skipped}")
     ids, skipped = parse_ids(text, id_limit(model))
     if ids.size == 0:
         raise SequenceError(f"{name}: holds no token id in 0–{id_limit(model) - 1} "
