@@ -1,5 +1,7 @@
 """The interventions panel, comparison view, why-update view and lab view (pytest-qt)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,15 @@ from lstm_viewer.gui.panels.comparison_view import ComparisonView  # noqa: E402
 from lstm_viewer.gui.panels.interventions_panel import InterventionsPanel  # noqa: E402
 from lstm_viewer.gui.panels.lab_view import LabView  # noqa: E402
 from lstm_viewer.gui.panels.why_update_view import WhyUpdateView  # noqa: E402
+
+
+def _shown_text(label) -> str:
+    """What a rich-text label shows, as plain text."""
+    from PySide6.QtGui import QTextDocument
+
+    doc = QTextDocument()
+    doc.setHtml(label.text())
+    return doc.toPlainText().replace("\u00a0", " ")
 
 
 def small_model(rng, H=4, n_x=3, layers=1):
@@ -93,10 +104,18 @@ def test_comparison_view_shows_the_given_traces(qtbot, rng):
     expected = compare(intact, hit, targets)
     np.testing.assert_allclose(view.curves["div_c"].getData()[1], expected.div_c)
     np.testing.assert_allclose(view.curves["p_intervened"].getData()[1], expected.intervened.p_correct)
-    text = view.heading.text()
+    text = _shown_text(view.heading)
     assert "update=1#1" in text
-    assert f"{expected.intact.loss:.4f}" in text and f"{expected.intervened.loss:.4f}" in text
-    assert f"{expected.intervened.accuracy:.1%}" in text
+    # Accuracy and loss of both runs, from the traces themselves (every step is scored).
+    steps = np.arange(25)
+    accuracy = [float(np.mean(tr.y_hat.argmax(axis=1) == targets)) for tr in (intact, hit)]
+    loss = [float(np.mean(-np.log(np.asarray(tr.y_hat, np.float64)[steps, targets]))) for tr in (intact, hit)]
+    shown_accuracy = re.search(r"intact\s+([\d.]+)%\s*→\s*intervened\s+([\d.]+)%", text)
+    shown_loss = re.search(r"loss:\s*([\d.]+)\s*→\s*([\d.]+)", text)
+    assert shown_accuracy and shown_loss, text
+    for k in range(2):
+        assert float(shown_accuracy[k + 1]) == pytest.approx(100 * accuracy[k], abs=0.05 + 1e-9)
+        assert float(shown_loss[k + 1]) == pytest.approx(loss[k], abs=5e-5 + 1e-6)
 
 
 def test_comparison_view_without_targets_uses_intact_predictions(qtbot, rng):
@@ -118,12 +137,19 @@ def test_why_update_text_changes_with_the_numbers(qtbot, rng):
     ids = rng.integers(0, 3, 30)
     view = WhyUpdateView()
     qtbot.addWidget(view)
-    view.set_trace(run(model, ids), 0, 1)
+    trace = run(model, ids)
+    view.set_trace(trace, 0, 1)
     intact_text = view.explanation_text()
-    r = view.result
-    assert f"closed on {r.frac_gate_closed:.0%} of steps" in intact_text
+    # The shares, from the trace of unit 1: gate below ε, candidate within ±ε, write within ±ε.
+    eps = view.eps_spin.value()
+    d = trace.layers[0][0]
+    shares = [float(np.mean(d.update[:, 1] < eps)), float(np.mean(np.abs(d.candidate[:, 1]) < eps)),
+              float(np.mean(np.abs(d.write[:, 1]) < eps))]
+    closed = re.search(r"closed on (\d+)% of steps", intact_text)
+    assert closed, intact_text
+    assert int(closed[1]) == pytest.approx(100 * shares[0], abs=0.5 + 1e-9)
     heights = view.bars.opts["height"]
-    assert list(heights) == pytest.approx([r.frac_gate_closed, r.frac_candidate_zero, r.frac_write_off])
+    assert list(heights) == pytest.approx(shares)
     view.set_trace(run(model, ids, interventions=["update=0@1"]), 0, 1)
     shut_text = view.explanation_text()
     assert shut_text != intact_text and "held shut" in shut_text
@@ -198,9 +224,21 @@ def test_install_in_main_window_reruns_and_compares(qtbot, tmp_path):
     win, ctl = _window_with_docks(qtbot, tmp_path)
     assert not ctl.comparison_dock.isVisible()
     assert ctl.panel.layer_box.count() == 2
-    # Toggling the panel re-runs the window's worker and fills the comparison.
+    # Clicking a switch re-runs the window's worker, marks the diagram and fills the comparison.
+    from PySide6.QtCore import Qt
+
+    from . import probe
+
+    ctl.panel_dock.show()
+    ctl.panel_dock.raise_()
+    box = ctl.panel.switches["update=1"]
+    qtbot.waitUntil(box.isVisible, timeout=5000)
     with qtbot.waitSignal(win.traceReady, timeout=10000):
-        ctl.panel.switches["update=1"].setChecked(True)
+        qtbot.mouseClick(box, Qt.LeftButton, pos=box.rect().center())
+    assert box.isChecked()
+    strips = probe.strips(win.diagram)
+    assert strips["update"].marker()
+    assert not [name for name, strip in strips.items() if strip.marker() and name != "update"]
     qtbot.waitUntil(lambda: ctl.comparison.comparison is not None, timeout=10000)
     assert ctl.comparison_dock.isVisible()
     assert [iv.spec for iv in win.state.trace.interventions] == ["update=1"]
@@ -210,10 +248,11 @@ def test_install_in_main_window_reruns_and_compares(qtbot, tmp_path):
     assert ctl.comparison.comparison.interventions == ["update=1"]
     # The why view explains the trained gate: the intact run.
     assert "intact run" in ctl.why.title.text()
-    # Switching it off again: the comparison is cleared.
+    # Reset: the comparison is cleared and the marker goes.
     with qtbot.waitSignal(win.traceReady, timeout=10000):
-        ctl.panel.clear()
+        qtbot.mouseClick(ctl.panel.reset_button, Qt.LeftButton)
     assert ctl.comparison.comparison is None
+    assert not box.isChecked() and strips["update"].marker() is None
     win.close()
     assert running_threads() == []
 
