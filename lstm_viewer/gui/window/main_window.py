@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         s.events.trace.connect(self._on_trace)
         s.events.colour_mode.connect(self._on_colour_mode)
         self._presentation_state = None
+        self._restoring_layout = False
         self._hidden_size_shown = 0
         self._locked_ranges: tuple[float, float] | None = None
         self.diagram.scene.set_describer(self._describe_cell)
@@ -207,7 +208,23 @@ class MainWindow(QMainWindow):
             self.panels_menu.addAction(dock.toggleViewAction())
         self._docks = getattr(self, "_docks", []) + [dock]
         QTimer.singleShot(0, self.tidy_tab_bars)   # the tab bar exists once the layout settles
+        dock.visibilityChanged.connect(self._on_dock_visible)
         return dock
+
+    def _on_dock_visible(self, visible: bool) -> None:
+        if visible:
+            # After the layout settles: a panel that opens never squeezes the cell.
+            QTimer.singleShot(0, self.fit_panel_area)
+
+    def fit_panel_area(self) -> None:
+        """Narrow the docked panels to a third of the window when opening one widened them."""
+        if self.presenting or self._restoring_layout:
+            return
+        limit = max(PANEL_WIDTH, int(self.width() * 0.34))
+        docks = [d for d in self.findChildren(QDockWidget)
+                 if d.isVisible() and not d.isFloating() and self.dockWidgetArea(d) == Qt.RightDockWidgetArea]
+        if docks and max(d.width() for d in docks) > limit:
+            self.resizeDocks(docks, [limit] * len(docks), Qt.Horizontal)
 
     def _build_docks(self) -> None:
         s = self.state
@@ -894,13 +911,19 @@ class MainWindow(QMainWindow):
             if not window_state & Qt.WindowFullScreen:
                 self.showNormal()
                 self.restoreGeometry(geometry)
+            # The restored docks announce themselves visible: keep their exact sizes.
+            self._restoring_layout = True
             self.restoreState(layout, LAYOUT_VERSION)
+            QTimer.singleShot(0, self._layout_restored)
             self.diagram.fit()
         if self.act_present.isChecked() != on:
             self.act_present.blockSignals(True)
             self.act_present.setChecked(on)
             self.act_present.blockSignals(False)
         self.diagram.setFocus(Qt.OtherFocusReason)
+
+    def _layout_restored(self) -> None:
+        self._restoring_layout = False
 
     def _on_escape(self) -> None:
         if self.presenting:
