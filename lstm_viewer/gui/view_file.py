@@ -390,7 +390,7 @@ def prepare_view(view: View, base: Path | None = None, load=None) -> Prepared:
         first = next(iter(prepared.problems.values()))
         more = len(prepared.problems) - 1
         raise ViewFileError(first + (f" (and {more} more problem{'s' * (more > 1)})" if more else ""))
-    prepared.source = source
+    prepared.model, prepared.source = model, source
     return prepared
 
 
@@ -436,7 +436,7 @@ def check_view(view: View, model, length: int | None = None, layer: int = 0) -> 
     -------
     Prepared
         With ``problems`` holding one line per bad field (dropped from
-        ``view``).
+        ``view``), and no model: applying it keeps the window's.
     """
     problems: dict[str, str] = {}
     ids = None
@@ -470,7 +470,8 @@ def check_view(view: View, model, length: int | None = None, layer: int = 0) -> 
         except ViewFileError as exc:
             problems["interventions"] = str(exc)
     kept = {name: None for name in problems}
-    return Prepared(view=replace(view, **kept), model=model, ids=ids, problems=problems)
+    # model stays None: the caller decides whether this view loads it (prepare_view) or not.
+    return Prepared(view=replace(view, **kept), ids=ids, problems=problems)
 
 
 def check_interventions(model, specs) -> list:
