@@ -11,7 +11,16 @@ variant lab, and connects them to the window's :class:`ViewerState`:
 * the intact run of the same input is computed on a second
   :class:`~lstm_viewer.gui.worker.EngineWorker` (cached per model and input),
   so the comparison view always has both traces without blocking the GUI;
-* the why-update view follows the selected layer and unit.
+* the why-update view opens on the unit where the gate does most of the
+  switching and follows the unit selected elsewhere; its model-level figure
+  (accuracy and loss intact and with Γ_u switched off) is computed on a
+  :class:`FigureThread` while the view is shown, and its buttons apply their
+  interventions through the panel;
+* the variant lab's results feed the why view, and a variant it trained can
+  be opened in the window.
+
+The comparison and why docks share the right dock area with the inspector,
+as tabs: the diagram keeps the window's full height.
 
 Everything here is stopped when the main window closes.
 """
@@ -21,15 +30,21 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
-from ...engine.interventions import InterventionError, parse_all
+from ...engine.compare import compare, run_pair
+from ...engine.interventions import InterventionError, parse, parse_all
+from ...engine.why_update import GATE_OFF, GateOffFigure
 from ..panels.comparison_view import ComparisonView
 from ..panels.interventions_panel import InterventionsPanel
 from ..panels.lab_view import LabView
 from ..panels.why_update_view import WhyUpdateView
 from ..worker import EngineWorker, Job
+
+
+#: Width the why and comparison docks get when first opened beside the diagram (px).
+WHY_MIN_WIDTH, WHY_MAX_WIDTH = 400, 480
 
 
 def task_targets(model, inputs):
@@ -57,6 +72,82 @@ def task_targets(model, inputs):
     return np.where(scored, targets, -1)
 
 
+def _switches_gate_off(specs) -> bool:
+    """True when ``specs`` already remove Γ_u on every unit of every layer."""
+    for text in specs:
+        try:
+            iv = parse(str(text))
+        except InterventionError:
+            continue
+        if (iv.kind == "clamp" and iv.target == "update" and iv.value == 1.0
+                and iv.units is None and iv.layer is None):
+            return True
+    return False
+
+
+def gate_off_figure(model, inputs) -> GateOffFigure:
+    """Accuracy and loss of ``model`` intact and with Γ_u switched off on every unit.
+
+    For a model whose card names a known task: on the task's test set, with
+    :func:`lstm_viewer.training.evaluation.evaluate` — the code behind
+    ``lstm-viewer evaluate MODEL --intervene update=1``, so the figures are
+    the same. For any other model: on ``inputs``, with
+    :func:`lstm_viewer.engine.compare.compare`, scored by the task's rule
+    when one applies, else against the intact run's own predictions.
+    Slow (a second or more): call it off the GUI thread.
+    """
+    from ...training.evaluation import UnknownTaskError, evaluate, task_of
+
+    already = _switches_gate_off((getattr(model, "card", None) or {}).get("interventions", []))
+    try:
+        task = task_of(model)
+    except UnknownTaskError:
+        task = None
+    if task is not None:
+        intact = evaluate(model, task)
+        off = evaluate(model, task, interventions=[GATE_OFF])
+        return GateOffFigure("task", intact.accuracy, off.accuracy, intact.loss, off.loss,
+                             intact.positions, intact.sequences, task=task.name,
+                             scored_on=task.scored_on, already_off=already)
+    intact, off = run_pair(model, inputs, [GATE_OFF])
+    targets = task_targets(model, inputs)
+    agreement = targets is None and intact.y_hat is not None
+    if agreement:
+        targets = np.asarray(intact.y_hat).argmax(axis=1)
+    result = compare(intact, off, targets)
+    nan = float("nan")
+    a, b = result.intact, result.intervened
+    return GateOffFigure(
+        "input", a.accuracy if a else nan, b.accuracy if b else nan, a.loss if a else nan,
+        b.loss if b else nan, a.n_scored if a else intact.length, 1,
+        task=(getattr(model, "card", None) or {}).get("task") if targets is not None and not agreement else None,
+        agreement=agreement, divergence=float(np.mean(result.div_c)), already_off=already)
+
+
+class FigureThread(QThread):
+    """Computes :func:`gate_off_figure` once and reports through signals (job id first)."""
+
+    done = Signal(int, object)
+    failed = Signal(int, str)
+
+    def __init__(self, job: int, model, inputs, parent=None):
+        super().__init__(parent)
+        self.setObjectName("whyUpdateFigure")
+        self.job, self.model, self.inputs = job, model, inputs
+
+    def run(self) -> None:
+        from ...engine.blas import single_thread
+
+        try:
+            # One BLAS thread: the other core stays with the GUI and the engine worker.
+            with single_thread():
+                figure = gate_off_figure(self.model, self.inputs)
+        except Exception as exc:  # noqa: BLE001 - shown in the view, never lost in a thread
+            self.failed.emit(self.job, str(exc) or type(exc).__name__)
+            return
+        self.done.emit(self.job, figure)
+
+
 class InterventionsController(QObject):
     """Keeps the docks in step with the main window's state (see module docstring)."""
 
@@ -73,6 +164,14 @@ class InterventionsController(QObject):
         self._intact_key: tuple | None = None
         self._intact_job = 0
         self._comparison_shown = False
+        self._lab_result = None
+        # The model-level figure: (key, figure) of the last one computed, the job
+        # wanted now and the threads still running (waited for at shutdown).
+        self._figure: tuple | None = None
+        self._figure_job = 0
+        self._figure_wanted: tuple | None = None
+        self._figure_threads: list[FigureThread] = []
+        self.why_dock = None
         self._intact_worker = EngineWorker()
         queued = Qt.QueuedConnection
         self._intact_worker.finished.connect(self._on_intact, queued)
@@ -80,13 +179,17 @@ class InterventionsController(QObject):
 
         self.panel.interventionsChanged.connect(self._on_specs)
         self.comparison.stepClicked.connect(self._on_step_clicked)
+        self.why.switchOffRequested.connect(self._on_switch_off)
+        self.why.resetRequested.connect(self._on_reset)
+        self.why.unitPicked.connect(self._on_unit_picked)
         s = self.state
         s.events.model.connect(self._on_model)
         s.events.trace.connect(self._on_trace)
-        s.events.layer.connect(self._on_layer_or_unit)
-        s.events.unit.connect(self._on_layer_or_unit)
+        s.events.layer.connect(self._on_layer)
+        s.events.unit.connect(self._on_unit)
         s.events.step.connect(self._on_step)
         s.events.dark.connect(self._on_dark)
+        s.events.interventions.connect(self._on_interventions)
         window.installEventFilter(self)
         self._on_model(None)
         self._on_dark(None)
@@ -96,11 +199,13 @@ class InterventionsController(QObject):
     def _on_model(self, event) -> None:
         model = self.state.model
         self._intact, self._intact_key = None, None
+        self._figure = None
         self.panel.set_layers([] if model is None else [layer.hidden_size for layer in model.layers])
         self.panel.set_peepholes(model is not None and model.has_peepholes)
         self.panel.set_specs([])
         self.comparison.set_traces(None, None)
         self.why.set_trace(None)
+        self._request_figure()
 
     def _on_specs(self, specs: list) -> None:
         try:
@@ -112,10 +217,37 @@ class InterventionsController(QObject):
             # The first intervention opens the comparison under the diagram, once;
             # after that the user decides whether it stays open.
             self._comparison_shown = True
+            self.show_comparison_dock()
+        self.state.set_interventions(interventions)
+
+    def show_comparison_dock(self) -> None:
+        """Open the "Intact vs intervened" dock and bring its tab to the front."""
+        if hasattr(self, "comparison_dock"):
             self.comparison_dock.show()
             self.comparison_dock.raise_()
-            QTimer.singleShot(0, self.fit_docks)
-        self.state.set_interventions(interventions)
+
+    def _on_switch_off(self, specs: list) -> None:
+        # The why view's buttons: the panel shows the switch, the state runs it,
+        # and the comparison comes to the front, whatever was open before.
+        self.panel.set_specs(specs)
+        # The comparison's unit plots then show the unit the why view is about.
+        if self.why.trace is not None:
+            self.state.set_unit(self.why.unit)
+        self._comparison_shown = True
+        self.show_comparison_dock()
+        self._on_specs(list(specs))
+
+    def _on_reset(self) -> None:
+        self.panel.clear()
+        # The panel emits only when its own specs change; the state must be intact either way.
+        self._on_specs([])
+
+    def _on_unit_picked(self, unit: int) -> None:
+        # A unit chosen in the picker is selected everywhere (diagram, comparison).
+        self.state.set_unit(unit)
+
+    def _on_interventions(self, event) -> None:
+        self.why.set_interventions([iv.spec for iv in self.state.interventions])
 
     def _key(self) -> tuple:
         return (self.state.model, self.state.inputs)
@@ -128,6 +260,7 @@ class InterventionsController(QObject):
     def _on_trace(self, event) -> None:
         trace = self.state.trace
         self._show_why()
+        self._request_figure()
         if trace is None or not trace.interventions:
             # The intact run is the one on screen: remember it for later comparisons.
             if trace is not None:
@@ -171,11 +304,23 @@ class InterventionsController(QObject):
         if trace is None:
             self.why.set_trace(None)
             return
-        self.why.set_trace(trace, s.layer, s.unit or 0, s.direction)
+        # A new trace opens on the unit where the gate does most of the switching;
+        # the same trace keeps the unit shown (the view decides which is which).
+        self.why.set_trace(trace, s.layer, None, s.direction)
         self.why.set_step(s.t)
 
-    def _on_layer_or_unit(self, event) -> None:
+    def _on_layer(self, event) -> None:
         self._show_why()
+        self._comparison_unit()
+
+    def _on_unit(self, event) -> None:
+        # The why view follows a unit selected elsewhere (diagram, plots, picker).
+        s = self.state
+        if s.unit is not None and s.unit != self.why.unit and self.why.trace is not None:
+            self.why.set_unit(s.unit, s.layer)
+        self._comparison_unit()
+
+    def _comparison_unit(self) -> None:
         if self.comparison.comparison is not None and self.state.unit is not None:
             self.comparison.set_unit(self.state.unit, self.state.layer)
 
@@ -193,6 +338,96 @@ class InterventionsController(QObject):
         if self.lab is not None:
             self.lab.set_dark(dark)
 
+    # --- the model-level figure ---------------------------------------------------------
+
+    def _figure_key(self) -> tuple | None:
+        """What the figure depends on: the model (a task's test set) or the model and input."""
+        from ...training.tasks import TASKS
+
+        s = self.state
+        if s.model is None:
+            return None
+        if (s.model.card or {}).get("task") in TASKS:
+            return (s.model, None)
+        return None if s.inputs is None else (s.model, s.inputs)
+
+    @staticmethod
+    def _same_key(a, b) -> bool:
+        return a is not None and b is not None and a[0] is b[0] and a[1] is b[1]
+
+    def _request_figure(self) -> None:
+        """Show the figure for the model (and input) on screen, computing it when the view is shown."""
+        key = self._figure_key()
+        if key is None:
+            self._figure_wanted = None
+            self.why.set_model_figure(None)
+            return
+        if self._figure is not None and self._same_key(self._figure[0], key):
+            self.why.set_model_figure(self._figure[1])
+            return
+        if self._same_key(self._figure_wanted, key):
+            return  # already computing
+        if self.why_dock is None or not self.why_dock.isVisible():
+            # Nothing is spent on a figure nobody looks at: it is computed when the view opens.
+            self.why.set_model_figure(None, "Computed when this view is open.")
+            return
+        self._figure_wanted = key
+        self._figure_job += 1
+        task = key[1] is None
+        self.why.set_model_figure(
+            None, "computing… (the task's test set, intact and with Γ_u switched off, as "
+                  "lstm-viewer evaluate does)" if task else
+                  "computing… (this input, intact and with Γ_u switched off)")
+        thread = FigureThread(self._figure_job, key[0], self.state.inputs, self)
+        thread.done.connect(self._on_figure)
+        thread.failed.connect(self._on_figure_failed)
+        thread.finished.connect(self._on_figure_thread_finished)
+        self._figure_threads.append(thread)
+        thread.start()
+
+    @Slot(int, object)
+    def _on_figure(self, job: int, figure) -> None:
+        if job != self._figure_job or self._figure_wanted is None:
+            return
+        key = self._figure_wanted
+        self._figure_wanted = None
+        self._figure = (key, figure)
+        self.why.set_model_figure(figure)
+
+    @Slot(int, str)
+    def _on_figure_failed(self, job: int, message: str) -> None:
+        if job != self._figure_job:
+            return
+        self._figure_wanted = None
+        self.why.set_model_figure(None, f"The model-level figure could not be computed: {message}")
+
+    @Slot()
+    def _on_figure_thread_finished(self) -> None:
+        for thread in [t for t in self._figure_threads if t.isFinished()]:
+            self._figure_threads.remove(thread)
+            thread.deleteLater()
+
+    def _on_why_visible(self, visible: bool) -> None:
+        if visible:
+            self._widen_once(self.why_dock)
+            self._request_figure()
+
+    def _on_comparison_visible(self, visible: bool) -> None:
+        if visible:
+            self._widen_once(self.comparison_dock)
+
+    def _widen_once(self, dock) -> None:
+        """The first time a dock opens beside the diagram, give it room for its plots.
+
+        Only once: after that the width is the user's (and the saved layout's).
+        """
+        if dock.isFloating() or dock.property("widened"):
+            return
+        dock.setProperty("widened", True)
+        target = int(max(WHY_MIN_WIDTH, min(WHY_MAX_WIDTH, 0.36 * self.window.width())))
+        if dock.width() < target:
+            self.window.resizeDocks([dock], [target], Qt.Horizontal)
+
     # --- lab and shutdown ---------------------------------------------------------------
 
     def show_lab(self) -> LabView:
@@ -203,34 +438,38 @@ class InterventionsController(QObject):
             self.lab.setWindowTitle("Variant lab — lstm-viewer")
             self.lab.resize(1000, 760)
             self.lab.set_dark(bool(self.state.dark))
+            self.lab.labFinished.connect(self._on_lab_finished)
+            if hasattr(self.lab, "openRequested"):  # the lab's "open this variant" (newer LabView)
+                self.lab.openRequested.connect(self._on_open_variant)
         self.lab.show()
         self.lab.raise_()
         return self.lab
+
+    def _on_lab_finished(self, result) -> None:
+        self._lab_result = result
+        self.why.set_lab_result(result)
+
+    def _on_open_variant(self, model, name: str) -> None:
+        if hasattr(self.window, "open_model"):
+            self.window.open_model(model, name)
+        else:
+            self.window.set_model(model, name)
 
     def _lab_task(self) -> str:
         task = ((self.state.model and self.state.model.card) or {}).get("task")
         return task if task in ("latch", "counting") else "latch"
 
-    def fit_docks(self) -> None:
-        """Give the bottom docks under a third of the window's height."""
-        docks = [d for d in (self.comparison_dock, self.why_dock) if d.isVisible() and not d.isFloating()]
-        if docks:
-            height = max(250, int(self.window.height() * 0.3))
-            self.window.resizeDocks(docks, [height] * len(docks), Qt.Vertical)
-
-    def _on_bottom_dock_visible(self, visible: bool) -> None:
-        # However a bottom dock is opened (menu, tab, first intervention), the
-        # diagram above it keeps two thirds of the height.
-        if visible:
-            QTimer.singleShot(0, self.fit_docks)
-
     def shutdown(self) -> None:
-        """Stop the lab and the intact-run worker (idempotent)."""
+        """Stop the lab, the intact-run worker and the why view's threads (idempotent)."""
         if self.lab is not None:
             self.lab.stop()
             # Its own top-level window: it must not outlive the main window.
             self.lab.close()
         self._intact_worker.stop()
+        self._figure_job += 1  # a figure still running is no longer wanted
+        for thread in list(self._figure_threads):
+            thread.wait()
+        self.why.stop()
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.window and event.type() == QEvent.Close:
@@ -256,15 +495,19 @@ def install(main_window) -> InterventionsController:
     w = main_window
     ctl.panel_dock = w.add_panel(_scrolled(ctl.panel), "Interventions", Qt.RightDockWidgetArea,
                                  tabify_with=getattr(w, "inspector_dock", None))
-    ctl.comparison_dock = w.add_panel(ctl.comparison, "Intact vs intervened", Qt.BottomDockWidgetArea)
-    ctl.why_dock = w.add_panel(ctl.why, "Why the update gate", Qt.BottomDockWidgetArea,
-                               tabify_with=ctl.comparison_dock)
-    # Hidden until an intervention is switched on (or opened from the menu),
-    # so the diagram keeps the window's height until there is something to compare.
+    # Tabs beside the inspector, not docks under the diagram: the cell is drawn
+    # bottom to top and needs the window's full height.
+    inspector = getattr(w, "inspector_dock", None)
+    ctl.comparison_dock = w.add_panel(ctl.comparison, "Intact vs intervened", Qt.RightDockWidgetArea,
+                                      tabify_with=inspector)
+    ctl.why_dock = w.add_panel(ctl.why, "Why the update gate", Qt.RightDockWidgetArea,
+                               tabify_with=inspector)
+    # Hidden until an intervention is switched on (or opened from the menu).
     ctl.comparison_dock.hide()
     ctl.why_dock.hide()
-    ctl.comparison_dock.visibilityChanged.connect(ctl._on_bottom_dock_visible)
-    ctl.why_dock.visibilityChanged.connect(ctl._on_bottom_dock_visible)
+    # The model-level figure is computed when the why view is first shown.
+    ctl.why_dock.visibilityChanged.connect(ctl._on_why_visible)
+    ctl.comparison_dock.visibilityChanged.connect(ctl._on_comparison_visible)
     for dock in (ctl.panel_dock, ctl.comparison_dock, ctl.why_dock):
         # Tabified docks: opening one from the menu brings its tab to the front.
         dock.toggleViewAction().triggered.connect(partial(_raise_when_opened, dock))
