@@ -85,7 +85,7 @@ def test_opens_on_the_unit_where_the_gate_does_most_of_the_switching(qtbot, latc
     assert why.picker.currentText() == "unit 12 — the gate alone shuts 98% of its 43 no-write steps"
     assert why.picker.count() >= 2
     assert "Of the steps that write nothing, the gate alone shut 98%" in why.explanation_text()
-    assert why.unit_off_button.text() == "Γ_u off: unit 12"
+    assert why.unit_off_button.text() == "Γᵤ off: unit 12"
 
 
 def test_follows_a_unit_selected_elsewhere_and_reopens_on_the_top_unit_for_new_input(qtbot, latch):
@@ -113,7 +113,7 @@ def test_the_picker_changes_the_unit_shown(qtbot, latch):
     assert ctl.why.unit == second and ctl.why.result.unit == second
     assert f"unit {second}" in ctl.why.title.text()
     assert f"Unit {second} of layer 0" in ctl.why.explanation_text()
-    assert ctl.why.unit_off_button.text() == f"Γ_u off: unit {second}"
+    assert ctl.why.unit_off_button.text() == f"Γᵤ off: unit {second}"
     # The picked unit is selected everywhere, so the diagram highlights it too.
     assert win.state.unit == second
 
@@ -175,7 +175,7 @@ def test_model_level_figure_matches_evaluate_and_is_computed_in_the_background(q
     seconds = time.perf_counter() - t0
     text = ctl.why.explanation_text()
     # The figures of `lstm-viewer evaluate latch` and `... --intervene update=1` (README, card).
-    assert "accuracy 0.9974 intact, 0.1772 with Γ_u switched off on every unit" in text
+    assert "accuracy 0.9974 intact, 0.1772 with Γu switched off on every unit" in text
     assert "loss 0.0229 → 13.2779 nats" in text
     assert "4589 scored positions in 400 sequences" in text
     assert "computing…" not in text
@@ -209,7 +209,8 @@ def test_a_failing_figure_is_one_line_in_the_view(qtbot, latch, monkeypatch):
     win, ctl = latch
     _open_why(qtbot, ctl)
     qtbot.waitUntil(lambda: "could not be computed" in ctl.why.explanation_text(), timeout=10000)
-    assert "The model-level figure could not be computed: the test set is missing" in ctl.why.explanation_text()
+    text = ctl.why.explanation_text()
+    assert "The model-level figure could not be computed: the test set is missing" in text
     qtbot.waitUntil(lambda: not ctl._figure_threads, timeout=10000)
 
 

@@ -16,6 +16,7 @@ ranking the units of a very long run on a thread of its own).
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 import pyqtgraph as pg
@@ -33,7 +34,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...engine.why_update import DEFAULT_EPS, GATE_OFF, GateOffFigure, UnitRank, WhyUpdate, analyse, rank_units
+from ...engine.why_update import (
+    DEFAULT_EPS,
+    GATE_OFF,
+    GateOffFigure,
+    UnitRank,
+    WhyUpdate,
+    analyse,
+    rank_units,
+)
+from ...training.lab import MIN_DIFFERENCE
 from ..theme import CURSOR_COLOUR, style_plots
 
 GATE_COLOUR = "#2ca02c"
@@ -44,8 +54,12 @@ TOKEN_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77
                  "#CC6677", "#882255", "#AA4499", "#AAAAAA")
 # On a dark background the indigo is lifted and the grey of "other tokens" lightened.
 TOKEN_COLOURS_DARK = ("#7A6FD6",) + TOKEN_COLOURS[1:-1] + ("#DDDDDD",)
+# Γ_u, Γ_f, W_c, b_c, z_c, z_u: written with subscripts in the rich text.
+_SUBSCRIPT = re.compile(r"(?<![A-Za-z])([ΓWbz])_([a-z])\b")
 #: Plot titles: small enough that the plots fit a dock beside the diagram.
 TITLE_SIZE = "9pt"
+#: A bar at least this tall carries its label inside (white), so no label leaves the plot.
+INSIDE_BAR = 0.35
 #: Units listed in the picker (those where the gate shuts the write at all).
 TOP_UNITS = 8
 #: Runs with more (steps × units) than this are ranked on a thread: ~30 ms of NumPy.
@@ -117,6 +131,7 @@ class WhyUpdateView(QWidget):
         self._lab_result = None
         self._unit_message = ""
         self._split_once = False
+        self._inside = [False, False, False]
 
         self.title = QLabel("<b>Why the update gate?</b>")
         self.title.setObjectName("whyUpdateTitle")
@@ -137,7 +152,7 @@ class WhyUpdateView(QWidget):
         self.eps_spin.setSingleStep(0.01)
         self.eps_spin.setValue(DEFAULT_EPS)
         self.eps_spin.setAccessibleName("near zero threshold")
-        self.eps_spin.setToolTip("What “near zero” means for Γ_u, the candidate and the write.")
+        self.eps_spin.setToolTip("What “near zero” means for Γᵤ, the candidate and the write.")
         self.eps_spin.valueChanged.connect(self._on_eps)
         pick_row = QHBoxLayout()
         pick_row.addWidget(QLabel("Unit"))
@@ -147,13 +162,13 @@ class WhyUpdateView(QWidget):
         eps_row.addWidget(self.eps_spin)
         eps_row.addStretch(1)
 
-        self.unit_off_button = QPushButton("Γ_u off: unit")
+        self.unit_off_button = QPushButton("Γᵤ off: unit")
         self.unit_off_button.setObjectName("whyUnitOff")
         self.unit_off_button.clicked.connect(self._request_unit_off)
-        self.all_off_button = QPushButton("Γ_u off: all")
+        self.all_off_button = QPushButton("Γᵤ off: all")
         self.all_off_button.setObjectName("whyAllOff")
         self.all_off_button.setToolTip(
-            f"Switch the update gate off on every unit ({GATE_OFF}, Γ_u := 1: every candidate is written "
+            f"Switch the update gate off on every unit ({GATE_OFF}, Γᵤ := 1: every candidate is written "
             "in full, the NIG cell) and show the intact and intervened runs side by side.")
         self.all_off_button.clicked.connect(self._request_all_off)
         self.reset_button = QPushButton("Reset")
@@ -174,7 +189,7 @@ class WhyUpdateView(QWidget):
         # The title names the curves in their colours: a legend would cover them,
         # and short titles keep the plots' minimum width within a narrow dock.
         self.factors = pg.PlotItem()
-        self.factors.setTitle(f"<span style='color:{GATE_COLOUR}'>Γ_u</span> × "
+        self.factors.setTitle(f"<span style='color:{GATE_COLOUR}'>Γ<sub>u</sub></span> × "
                               f"<span style='color:{CANDIDATE_COLOUR}'>candidate</span> = "
                               f"<span style='color:{WRITE_COLOUR}'>write</span> (dashed)", size=TITLE_SIZE)
         self.factors.setLabel("bottom", "t (step)")
@@ -191,11 +206,11 @@ class WhyUpdateView(QWidget):
         self.bars_plot.setTitle("share near zero", size=TITLE_SIZE)
         self.bars_plot.setMenuEnabled(False)
         self.bars_plot.setMouseEnabled(x=False, y=False)
-        # No value axis: every bar carries its share; the head-room keeps "100%" inside.
-        self.bars_plot.setYRange(0, 1.3, padding=0)
+        # No value axis: every bar carries its share, inside a tall bar, above a short one.
+        self.bars_plot.setYRange(0, 1.12, padding=0)
         self.bars_plot.hideAxis("left")
         # Short ticks: the bars plot is narrow when the view is laid out in one row.
-        self.bars_plot.getAxis("bottom").setTicks([[(0, "Γ_u"), (1, "|cand.|"), (2, "|write|")]])
+        self.bars_plot.getAxis("bottom").setTicks([[(0, "Γᵤ"), (1, "|cand.|"), (2, "|write|")]])
         self.bars_plot.setXRange(-0.6, 2.6, padding=0)
         self.bars = pg.BarGraphItem(x=[0, 1, 2], height=[0, 0, 0], width=0.6,
                                     brushes=[GATE_COLOUR, CANDIDATE_COLOUR, WRITE_COLOUR])
@@ -206,7 +221,7 @@ class WhyUpdateView(QWidget):
             self.bars_plot.addItem(label)
 
         self.scatter_plot = pg.PlotItem()
-        self.scatter_plot.setTitle("candidate ↑ vs Γ_u →", size=TITLE_SIZE)
+        self.scatter_plot.setTitle("candidate ↑ vs Γ<sub>u</sub> →", size=TITLE_SIZE)
         self.scatter_plot.setMenuEnabled(False)
         self.scatter_plot.setXRange(0, 1, padding=0.04)
         self.scatter_plot.setYRange(-1, 1, padding=0.04)
@@ -288,15 +303,20 @@ class WhyUpdateView(QWidget):
     def set_dark(self, dark: bool) -> None:
         self._dark = bool(dark)
         style_plots(self.view, (self.factors, self.bars_plot, self.scatter_plot), self._dark)
-        for label in self.bar_labels:
-            label.setColor("#d0d0d0" if dark else "#333333")
+        for k, label in enumerate(self.bar_labels):
+            label.setColor(self._label_colour(k))
         if self.result is not None:
             self._recompute()  # the scatter's colours follow the theme
+
+    def _label_colour(self, k: int) -> str:
+        if self._inside[k]:
+            return "#ffffff"
+        return "#d0d0d0" if self._dark else "#333333"
 
     def set_model_figure(self, figure: GateOffFigure | None, message: str = "") -> None:
         """The model-level figure, or ``message`` (e.g. "computing…") in its place."""
         if figure is not None:
-            self._figure_html = html.escape(figure.text())
+            self._figure_html = _SUBSCRIPT.sub(r"\1<sub>\2</sub>", html.escape(figure.text()))
         else:
             self._figure_html = f"<i>{html.escape(message)}</i>" if message else ""
         self._render_text()
@@ -511,13 +531,14 @@ class WhyUpdateView(QWidget):
         layer = f", layer {r.layer}" if len(self.trace.layers) > 1 else ""
         self.title.setText(f"<b>Why the update gate?</b> unit {r.unit}{layer}"
                            + (" (reverse)" if r.direction else "") + f" — {run}")
-        self.unit_off_button.setText(f"Γ_u off: unit {r.unit}")
+        self.unit_off_button.setText(f"Γᵤ off: unit {r.unit}")
         self.unit_off_button.setToolTip(
-            f"Switch the update gate off on unit {r.unit} only ({self.unit_spec()}, Γ_u := 1: every "
+            f"Switch the update gate off on unit {r.unit} only ({self.unit_spec()}, Γᵤ := 1: every "
             "candidate is written in full) and show the intact and intervened runs side by side.")
         t = np.arange(r.steps)
         self.factors.plot(t, r.update, pen=pg.mkPen(GATE_COLOUR, width=1.6), name="Γ_u (gate)")
-        self.factors.plot(t, r.candidate, pen=pg.mkPen(CANDIDATE_COLOUR, width=1.6), name="candidate (tanh z_c)")
+        self.factors.plot(t, r.candidate, pen=pg.mkPen(CANDIDATE_COLOUR, width=1.6),
+                          name="candidate (tanh z_c)")
         self.factors.plot(t, r.write, pen=pg.mkPen(WRITE_COLOUR, width=2.2, style=Qt.DashLine),
                           name="write Γ_u × candidate")
         lo = min(-1.05, float(r.write.min()), float(r.candidate.min()))
@@ -528,8 +549,11 @@ class WhyUpdateView(QWidget):
         self.bars.setOpts(height=fractions)
         for k, (label, value) in enumerate(zip(self.bar_labels, fractions, strict=True)):
             label.setText(f"{value:.0%}")
-            label.setPos(k, value + 0.01)
-            label.setAnchor((0.5, 1.0))
+            inside = value >= INSIDE_BAR
+            label.setPos(k, value - 0.02 if inside else value + 0.01)
+            label.setAnchor((0.5, 0.0) if inside else (0.5, 1.0))
+            self._inside[k] = inside
+            label.setColor(self._label_colour(k))
         self.bars_plot.setTitle(f"share below {r.eps:g}", size=TITLE_SIZE)
         self._draw_scatter(r)
         self._draw_scatter_key()
@@ -570,8 +594,9 @@ class WhyUpdateView(QWidget):
         """The nuance the variant lab measures, with its numbers when a lab has run."""
         out = [
             "Switching Γ_u off in this trained cell asks whether this cell uses its gate: its W_c and "
-            "b_c were trained with the gate beside them, so taking it away breaks the cell. That is "
-            "not the same question as whether a cell needs a gate at all. A cell trained without "
+            "b_c were trained with the gate beside them, so taking it away can break the cell (the "
+            "whole-model figure says how much). That is not the same question as whether a cell "
+            "needs a gate at all. A cell trained without "
             "one (NIG, Γ_u := 1 from the first step) can learn an easy task by loading W_c and b_c "
             "with both jobs — carrying the value where something must be stored, and keeping z_c in "
             "the thin band around 0 where nothing should be. The variant lab measures that question: "
@@ -585,8 +610,10 @@ class WhyUpdateView(QWidget):
         where = (f"on {lab.task}, {lab.hidden_size} units, {lab.steps} training steps"
                  + (", cancelled: partial results" if lab.cancelled else ""))
         if std is None or nig is None:
-            missing = " and ".join(name for name, s in (("the standard cell", std), ("NIG", nig)) if s is None)
-            out.append(f"The last lab run ({where}) has no finished run of {missing}, so it cannot answer it.")
+            missing = " and ".join(name for name, s in (("the standard cell", std), ("NIG", nig))
+                                   if s is None)
+            out.append(f"The last lab run ({where}) has no finished run of {missing}, "
+                       "so it cannot answer it.")
             return " ".join(out)
 
         def figure(s) -> str:
@@ -600,7 +627,7 @@ class WhyUpdateView(QWidget):
         else:
             gap = nig.acc_mean - std.acc_mean
             se = float(np.hypot(std.acc_std / np.sqrt(std.n), nig.acc_std / np.sqrt(nig.n)))
-            if abs(gap) <= max(0.02, 2 * se):
+            if abs(gap) <= max(MIN_DIFFERENCE, 2 * se):  # the lab's own rule for a clear gap
                 out.append("Trained without the gate, the cell does about as well here: the gap is "
                            "within the noise of the seeds.")
             elif gap < 0:
@@ -613,7 +640,10 @@ class WhyUpdateView(QWidget):
         return " ".join(out)
 
     def _render_text(self) -> None:
-        esc = html.escape
+        def esc(text: str) -> str:
+            # Γ_u, W_c, z_c … as subscripts, not literal underscores.
+            return _SUBSCRIPT.sub(r"\1<sub>\2</sub>", html.escape(text))
+
         parts = [f"<p><i>{esc(QUESTION)}</i></p>"]
         if self._figure_html:
             parts.append(f"<p><b>The whole model.</b> {self._figure_html}</p>")

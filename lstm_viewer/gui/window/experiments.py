@@ -117,10 +117,11 @@ def gate_off_figure(model, inputs) -> GateOffFigure:
     result = compare(intact, off, targets)
     nan = float("nan")
     a, b = result.intact, result.intervened
+    by_task = targets is not None and not agreement
     return GateOffFigure(
         "input", a.accuracy if a else nan, b.accuracy if b else nan, a.loss if a else nan,
         b.loss if b else nan, a.n_scored if a else intact.length, 1,
-        task=(getattr(model, "card", None) or {}).get("task") if targets is not None and not agreement else None,
+        task=(getattr(model, "card", None) or {}).get("task") if by_task else None,
         agreement=agreement, divergence=float(np.mean(result.div_c)), already_off=already)
 
 
