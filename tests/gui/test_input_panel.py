@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from lstm_viewer.engine import CellWeights, Head, Layer, LSTMModel
-from lstm_viewer.gui.panels.input_panel import DEMO_LENGTH, InputPanel
+from lstm_viewer.gui.panels.input_panel import DEBOUNCE_MS, DEMO_LENGTH, InputPanel
 from lstm_viewer.gui.viewer_state import ViewerState
 
 from .conftest import make_model
@@ -93,6 +93,15 @@ def test_typed_ids_run_after_the_pause(panel, qtbot):
     # No Return: the debounce runs it once typing stops.
     qtbot.waitUntil(lambda: panel.state.inputs is not None and panel.state.inputs.tolist() == [5, 6, 8],
                     timeout=2000)
+
+
+def test_emptying_the_field_to_retype_is_not_an_error(panel, qtbot):
+    panel.state.set_model(id_model(tokens=10))
+    type_and_return(qtbot, panel, "1 2")
+    with qtbot.assertNotEmitted(panel.problem, wait=2 * DEBOUNCE_MS + 100):
+        qtbot.keyClicks(panel.field, "\b\b\b")
+    assert panel.field.text() == ""
+    np.testing.assert_array_equal(panel.state.inputs, [1, 2])
 
 
 def test_out_of_range_and_non_integer_ids_are_skipped_and_marked(panel, qtbot):

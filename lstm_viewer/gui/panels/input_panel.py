@@ -473,6 +473,12 @@ class InputPanel(QWidget):
         return self.apply_text(force=True)
 
     def _on_edited(self, text: str) -> None:
+        if not text.strip():
+            # Emptied to type anew: not a problem to report while typing
+            # (Return on an empty field still says why nothing runs).
+            self._debounce.stop()
+            self._show_skipped([])
+            return
         self._debounce.start()
 
     def apply_text(self, force: bool = False) -> bool:
