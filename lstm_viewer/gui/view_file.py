@@ -537,9 +537,17 @@ def capture_view(window) -> View:
         layer=int(s.layer),
         direction=int(s.direction),
         interventions=tuple(getattr(iv, "spec", str(iv)) for iv in s.interventions),
-        panels=tuple(p for p in window.visible_panels() if p in PANELS),
+        panels=_panels_front_last(window),
         colour_mode=s.colour_mode,
     )
+
+
+def _panels_front_last(window) -> tuple[str, ...]:
+    """The open panels, those behind another tab first: reopened in this order, the
+    tabs in front come out in front again."""
+    docks = window.panel_docks()
+    names = [p for p in window.visible_panels() if p in PANELS]
+    return tuple(sorted(names, key=lambda p: p not in docks or docks[p].isVisible()))
 
 
 def _current_input(state):

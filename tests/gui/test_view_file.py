@@ -137,6 +137,11 @@ def _snapshot(win):
                 field=win.input_panel.field.text())
 
 
+def _in_front(win):
+    """Panels whose dock is on screen (not a tab behind another)."""
+    return sorted(name for name, dock in win.panel_docks().items() if dock.isVisible())
+
+
 def _dialogs(monkeypatch, save=None, open_=None):
     from PySide6.QtWidgets import QFileDialog
 
@@ -162,7 +167,9 @@ def _set_up_a_lecture(qtbot, win):
     win.state.set_step(3)
     win.state.set_unit(12)
     win.show_panel("why")
+    win.show_panel("comparison")
     win.state.set_colour_mode("locked")
+    assert win.interventions.comparison_dock.isVisible()
 
 
 def test_save_view_then_open_it_in_a_fresh_window(qtbot, app_window, tmp_path, monkeypatch):
@@ -204,6 +211,7 @@ def test_save_view_then_open_it_in_a_fresh_window(qtbot, app_window, tmp_path, m
     assert np.all(s.trace.layers[0][0].update == 0.0)
     assert fresh.interventions.panel.specs() == ["update=0"]  # the switch shows it
     assert sorted(fresh.visible_panels()) == saved["panels"]
+    assert _in_front(fresh) == _in_front(win)  # the same tabs in front of their tab groups
     assert s.colour_mode == "locked"
     assert fresh.banner.text == ""
     fresh.close()
