@@ -658,16 +658,20 @@ def apply_view(window, prepared: Prepared, supersede: bool = True):
 
 def _show_input(window, value, ids) -> None:
     """Put the input in the field as the user would type it; ids go in directly if the field cannot."""
+    from .panels.input_panel import input_kind
+
     s, model = window.state, window.state.model
-    if isinstance(value, str) and model.vocab is not None:
+    kind = input_kind(model)
+    if isinstance(value, str) and kind == "text":
         window.input_panel.set_text(value)
         return
-    text = " ".join(str(int(i)) for i in ids)
-    if model.vocab is not None:
-        decoded = "".join(model.vocab[int(i)] for i in ids)
-        if np.array_equal(model.encode(decoded)[0], ids):
-            text = decoded  # a character model's ids shown as the text they spell
-    window.input_panel.set_text(text)
+    if kind != "vectors":  # the field takes text or typed ids; a vector model's does not
+        text = " ".join(str(int(i)) for i in ids)
+        if kind == "text":
+            decoded = "".join(model.vocab[int(i)] for i in ids)
+            if np.array_equal(model.encode(decoded)[0], ids):
+                text = decoded  # a character model's ids shown as the text they spell
+        window.input_panel.set_text(text)
     if s.inputs is None or s.inputs.ndim != 1 or not np.array_equal(s.inputs, ids):
         s.set_inputs(ids)
 

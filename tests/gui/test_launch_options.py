@@ -197,3 +197,12 @@ def test_command_line_screenshot(tmp_path, bad):
 
     image = QImage(str(shot))
     assert (image.width(), image.height()) == (1024, 768)
+
+
+def test_panel_lab_opens_the_variant_lab(qtbot, settings):
+    win = _open(qtbot, settings, "latch", "--panel", "lab")
+    lab = win.interventions.lab
+    assert lab is not None and lab.isVisible()
+    assert "lab" in win.visible_panels()
+    win.close()
+    assert not lab.isVisible()  # it goes with the main window

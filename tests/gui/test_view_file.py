@@ -358,3 +358,14 @@ def test_cancelled_dialogs_do_nothing(qtbot, app_window, monkeypatch):
         app_window.act_open_view.trigger()
     assert _snapshot(app_window) == before
     assert app_window.statusBar().currentMessage() == "" or "View" not in app_window.statusBar().currentMessage()
+
+
+def test_token_ids_for_a_character_model_show_as_the_text_they_spell(qtbot, app_window, tmp_path, monkeypatch):
+    ids = app_window.state.model.encode(">a?b?")[0].tolist()
+    path = tmp_path / "ids.json"
+    path.write_text(json.dumps({"version": 1, "model": "latch", "input": ids, "step": 4}))
+    _dialogs(monkeypatch, open_=path)
+    app_window.act_open_view.trigger()
+    qtbot.waitUntil(lambda: app_window.state.t == 4, timeout=10000)
+    assert app_window.input_panel.field.text() == ">a?b?"
+    assert app_window.state.inputs.tolist() == ids
