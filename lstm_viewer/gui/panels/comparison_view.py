@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QBoxLayout, QComboBox, QHBoxLayout, QLabel, QSize
 
 from ...engine.compare import Comparison, compare
 from ..theme import CURSOR_COLOUR, plot_colours, style_plots
-from .state_plots import IntegerAxis
+from .state_plots import new_plot
 
 #: Shown instead of empty axes while there is nothing to compare.
 EMPTY_MESSAGE = ("Switch something off in Interventions to compare the intact run "
@@ -104,9 +104,8 @@ class ComparisonView(QWidget):
         # column in a narrow one, 2×2 otherwise.
         self._columns = 0
         for k, (name, title, ylabel) in enumerate(specs):
-            plot = pg.PlotItem(title=title, axisItems={"bottom": IntegerAxis("bottom")})
+            plot = new_plot(title)
             plot.setLabel("left", ylabel)
-            plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=True, y=False)
             plot.showGrid(x=False, y=True, alpha=0.2)
             plot.getAxis("bottom").enableAutoSIPrefix(False)
@@ -116,6 +115,8 @@ class ComparisonView(QWidget):
                 plot.setXLink(self.plots["c"])
             self.plots[name] = plot
         self.plots["p"].setYRange(0, 1, padding=0.05)
+        # A probability: ticks at 0, ½ and 1 (the automatic ones leave out both ends).
+        self.plots["p"].getAxis("left").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]])
         self._arrange(2)
         self.cursors = []
         for plot in self.plots.values():

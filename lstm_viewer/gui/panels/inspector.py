@@ -4,9 +4,17 @@ For a gate or the candidate it also shows the split of the pre-activation
 into W·x, W·a (and the peephole term) and bias. Selecting a row selects that
 unit everywhere. The table is a model/view pair so a 1024-unit vector costs
 no more than the rows in sight.
+
+Names and equations are shown as rich text in the seed's notation: Γ_f is
+drawn Γ with a subscript f, and the step ⟨t⟩ as a superscript, as on the
+slides. The step shown is always inside the trace, even in the moment a
+shorter trace arrives while the current step is beyond its end.
 """
 
 from __future__ import annotations
+
+import html
+import re
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, QTimer
@@ -51,6 +59,28 @@ HEADER_TIPS = {
     "p": "probability of the token",
 }
 PLAYING_REFRESH_MS = 150
+
+_SUBSCRIPT = re.compile(r"_([A-Za-z0-9])")
+_STEP = re.compile(r"⟨[^⟩]*⟩")
+
+
+def notation_html(text: str) -> str:
+    """Plain notation → Qt rich text: ``Γ_f`` → Γ<sub>f</sub>, ``c⟨t−1⟩`` → c<sup>⟨t−1⟩</sup>.
+
+    Parameters
+    ----------
+    text : str
+        A name or equation written with ``_x`` for a one-character subscript.
+
+    Returns
+    -------
+    str
+        HTML with every other character escaped.
+    """
+    out = html.escape(text, quote=False)
+    out = _SUBSCRIPT.sub(r"<sub>\1</sub>", out)
+    return _STEP.sub(lambda m: f"<sup>{m.group(0)}</sup>", out)
+
 
 
 _ROOT = QModelIndex()
@@ -133,11 +163,13 @@ class Inspector(QWidget):
         self.state = state
         self.setObjectName("inspector")
         self.title = QLabel()
+        self.title.setTextFormat(Qt.RichText)
         big = QFont(self.font())
         big.setPointSizeF(big.pointSizeF() * 1.5)
         big.setBold(True)
         self.title.setFont(big)
         self.equation = QLabel()
+        self.equation.setTextFormat(Qt.RichText)
         self.equation.setWordWrap(True)
         self.equation.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.equation.setObjectName("equation")
@@ -218,17 +250,18 @@ class Inspector(QWidget):
         model = state.model
         if with_peep and model is not None and model.has_peepholes:
             equation = with_peep
-        self.title.setText(notation)
-        self.equation.setText(equation)
-        values = state.step_values()
+        self.title.setText(notation_html(notation))
+        self.equation.setText(notation_html(equation))
+        t = self.step()
+        values = None if t is None else state.step_values(t)
         if values is None:
             self.summary.setText("no trace yet" if model is not None else "no model loaded")
             self.model.set_data([], [], [])
             return
-        labels, headers, columns = self._table_for(node, values)
+        labels, headers, columns = self._table_for(node, values, t)
         self.model.set_data(labels, headers, columns)
         main = columns[0] if columns else np.zeros(0)
-        where = f"step t = {state.t}, token {state.token_label(state.t)!r}"
+        where = f"step t = {t}, token {state.token_label(t)!r}"
         if main.size:
             self.summary.setText(f"{where} · {main.size} values, min {main.min():+.3f}, "
                                  f"max {main.max():+.3f}, mean {main.mean():+.3f}")
@@ -236,11 +269,23 @@ class Inspector(QWidget):
             self.summary.setText(where)
         self._on_unit(None)
 
-    def _table_for(self, node: str, values: dict):
+    def step(self) -> int | None:
+        """The step shown: the current one, clamped to the trace (None without one).
+
+        The state announces a new trace before it moves a step that is now
+        past the end back inside; whatever refreshes the inspector in that
+        moment (the trace itself, a node clicked) must not read past the end.
+        """
+        length = self.state.length
+        if length == 0:
+            return None
+        return int(min(max(self.state.t, 0), length - 1))
+
+    def _table_for(self, node: str, values: dict, t: int):
         state = self.state
         H = state.hidden_size
         if node == "y_hat":
-            y = state.y_hat()
+            y = state.y_hat(t)
             if y is None:
                 return [], [], []
             vocab = state.model.vocab
@@ -257,7 +302,7 @@ class Inspector(QWidget):
             labels = [str(i) for i in range(vec.size)]
         headers, columns = ["value"], [vec]
         if node in GATE_NODES:
-            parts = state.direction_trace.preactivation(node, state.t)
+            parts = state.direction_trace.preactivation(node, t)
             for key, short in (("W_x·x", "W·x"), ("W_a·a", "W·a"), ("p⊙c", "p⊙c"), ("bias", "b")):
                 if key in parts:
                     headers.append(short)

@@ -73,20 +73,74 @@ class IntegerAxis(pg.AxisItem):
         return levels or [(1.0, 0.0)]
 
 
+def new_plot(title: str, integer_left: bool = False) -> pg.PlotItem:
+    """A plot over time: whole-number step ticks (and unit ticks), no context menu.
+
+    The custom axes are parented to the plot, so the plot owns them: added
+    only to its layout they would also be owned by their Python wrappers, and
+    a plot deleted with its children would leave wrappers that delete them a
+    second time. The menu is refused when the plot is made, since
+    ``setMenuEnabled(False)`` afterwards leaves the view box's menu as an
+    orphan top-level widget.
+    """
+    axes = {"bottom": IntegerAxis("bottom")}
+    if integer_left:
+        axes["left"] = IntegerAxis("left")
+    plot = pg.PlotItem(title=title, axisItems=axes, enableMenu=False)
+    for axis in axes.values():
+        axis.setParentItem(plot)
+    return plot
+
+
 #: Width in pixels of a heatmap's colour bar with its scale, and of every left axis.
-_BAR_WIDTH = 64
+_BAR_WIDTH = 46
 _LEFT_AXIS_WIDTH = 50
 
 
 def _beside(plot: pg.PlotItem, item) -> None:
     """Put ``item`` to the right of ``plot``'s view box, in the plot's own grid."""
+    # Parented first, so the plot owns it: the layout alone would leave it owned
+    # by its Python wrapper as well, and a plot deleted with its children would
+    # delete it twice.
+    item.setParentItem(plot)
     plot.layout.addItem(item, 2, 5)
     plot.layout.setColumnFixedWidth(4, 4)
 
 
-def _plot_item(title: str, **kwargs) -> pg.PlotItem:
-    return pg.PlotItem(title=title, axisItems={"bottom": IntegerAxis("bottom"),
-                                               "left": IntegerAxis("left")}, **kwargs)
+class ColourBar(pg.PlotItem):
+    """A vertical colour scale: the map's gradient beside an axis of the values it stands for.
+
+    Drawn as a narrow plot holding a one-column image, so its scale is an
+    ordinary axis (ticks at round values) and nothing can be dragged.
+    """
+
+    def __init__(self, width: int):
+        super().__init__(enableMenu=False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.hideAxis("left")
+        self.hideAxis("bottom")
+        self.showAxis("right")
+        #: The value axis beside the gradient.
+        self.axis = self.getAxis("right")
+        self.axis.setWidth(width - 12)
+        self.setFixedWidth(width)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setImage(np.linspace(-1.0, 1.0, colormaps.LUT_SIZE).reshape(-1, 1),
+                            levels=(-1.0, 1.0), autoLevels=False)
+        self.addItem(self.image)
+        self.vb.setBorder(None)
+        self.values = (-1.0, 1.0)
+        self.set_limit(1.0)
+
+    def set_colour_map(self, cmap: pg.ColorMap) -> None:
+        self.image.setColorMap(cmap)
+
+    def set_limit(self, limit: float) -> None:
+        """Show the range −limit…limit."""
+        self.values = (-float(limit), float(limit))
+        self.image.setRect(QRectF(0.0, -limit, 1.0, 2.0 * limit))
+        self.setRange(xRange=(0.0, 1.0), yRange=self.values, padding=0)
 
 
 class StatePlots(QWidget):
@@ -110,36 +164,36 @@ class StatePlots(QWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self.images: dict[str, pg.ImageItem] = {}
         #: Colour bars of the heatmaps: the range each colour stands for.
-        self.colour_bars: dict[str, pg.ColorBarItem] = {}
+        self.colour_bars: dict[str, ColourBar] = {}
         #: Half-width L of each heatmap's colour range −L…L for the current trace.
         self.limits: dict[str, float] = {"c": 1.0, "a": 1.0}
         self.cursors: list[pg.InfiniteLine] = []
         self.unit_marks: list[pg.InfiniteLine] = []
         for name in ("c", "a"):
-            plot = _plot_item(f"{name}⟨t⟩  (units × t)")
+            plot = new_plot(f"{name}⟨t⟩  (units × t)", integer_left=True)
             plot.setLabel("bottom", "t")
             plot.setLabel("left", "unit")
-            plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=True, y=False)
+            for axis in ("left", "bottom"):
+                # Ticks point outwards: inside they would cover the cells.
+                plot.getAxis(axis).setStyle(tickLength=5)
             image = pg.ImageItem(axisOrder="row-major")
             plot.addItem(image)
             # The colour bar sits inside the plot's own grid, right of the
             # heatmap, so it is exactly as tall as the heatmap.
-            bar = pg.ColorBarItem(values=(-1.0, 1.0), width=10, interactive=False, colorMapMenu=False)
-            bar.getAxis("right").setWidth(30)
-            bar.setFixedWidth(_BAR_WIDTH)
+            bar = ColourBar(_BAR_WIDTH)
             _beside(plot, bar)
             self.plots[name] = plot
             self.images[name] = image
             self.colour_bars[name] = bar
-        lines = _plot_item("selected units")
+        lines = new_plot("selected units")
         lines.setLabel("bottom", "t")
-        lines.setMenuEnabled(False)
         lines.setMouseEnabled(x=True, y=False)
         # An empty column as wide as the colour bars keeps the three time axes aligned.
-        spacer = pg.GraphicsWidget()
-        spacer.setFixedWidth(_BAR_WIDTH)
-        _beside(lines, spacer)
+        # Kept referenced: the layout does not own a Python-made item.
+        self._spacer = pg.GraphicsWidget()
+        self._spacer.setFixedWidth(_BAR_WIDTH)
+        _beside(lines, self._spacer)
         self.plots["lines"] = lines
         self.plots["a"].setXLink(self.plots["c"])
         lines.setXLink(self.plots["c"])
@@ -231,7 +285,7 @@ class StatePlots(QWidget):
             limit = 1.0 if name == "a" else c_colour_limit(values)
             self.limits[name] = limit
             image.setImage(values, levels=(-limit, limit), autoLevels=False)
-            self.colour_bars[name].setLevels((-limit, limit))
+            self.colour_bars[name].set_limit(limit)
             # Column k of the overview is step k·stride: it spans the stride
             # steps it stands for, so with stride 1 column t is centred on t.
             stride = int(self.state.overview.get("stride", 1))
@@ -294,8 +348,7 @@ class StatePlots(QWidget):
         for name, image in self.images.items():
             image.setColorMap(cmap)
             bar = self.colour_bars[name]
-            bar.setColorMap(cmap)
-            bar.setLevels((-self.limits[name], self.limits[name]))
+            bar.set_colour_map(cmap)
         self._draw_lines()
 
     def _on_click(self, event) -> None:
