@@ -107,7 +107,7 @@ def test_unit_selection_modes_pick_the_right_units(diagram, rng):
     # The rest is summarised, never dropped: caption counts and |mean| of the hidden units.
     rest = np.abs(np.delete(values["forget"], top_active)).mean()
     (caption,) = diagram.node_summary("forget")
-    match = re.fullmatch(r"\+ (\d+) more, \|mean\| (\d+\.\d+)", caption)
+    match = re.fullmatch(r"\+(\d+) more, \|mean\| (\d+\.\d+)", caption)
     assert match, caption
     assert int(match[1]) == 35 and float(match[2]) == pytest.approx(rest, abs=0.005 + 1e-9)
     # concat: a⟨t−1⟩ part follows the hidden selection, x part its own largest |x|.
@@ -115,7 +115,7 @@ def test_unit_selection_modes_pick_the_right_units(diagram, rng):
     np.testing.assert_array_equal(concat_shown[:5], top_active)
     x_top = np.sort(np.argsort(-np.abs(values["x"]), kind="stable")[:5])
     np.testing.assert_array_equal(concat_shown[5:], x_top + H)
-    assert diagram.node_summary("concat")[1].startswith("+ 25 more")
+    assert diagram.node_summary("concat")[1].startswith("+25 more")
     # "all" draws every unit, whatever the cap of the ranked modes: nothing is summarised.
     diagram.set_unit_selection("all")
     for name in HIDDEN_NAMES:
@@ -177,7 +177,7 @@ def test_large_hidden_size_renders_with_a_summary(diagram, qtbot, rng):
     with qtbot.waitSignal(diagram.animation.finished, timeout=3000):
         diagram.show_step(values, animate=True)
     assert diagram.shown_units("a").size == 16
-    assert diagram.node_summary("c")[0].startswith("+ 1008 more, |mean| ")
+    assert diagram.node_summary("c")[0].startswith("+1008 more, |mean| ")
     assert_shows(diagram, values)
     image = diagram.grab_image()
     assert not image.isNull() and image.width() > 0
@@ -339,4 +339,4 @@ def test_engine_trace_with_peepholes_goes_in_unchanged(diagram, qtbot):
         np.testing.assert_array_equal(diagram.displayed_values("y_hat"), trace.y_hat[t])
         for g, vals in peep.items():
             np.testing.assert_array_equal(diagram.peephole_values(g), vals)
-        assert diagram.shown_units("a").size == 16 and diagram.node_summary("a")[0].startswith("+ 4 more")
+        assert diagram.shown_units("a").size == 16 and diagram.node_summary("a")[0].startswith("+4 more")

@@ -47,6 +47,7 @@ COL = {"forget": 228.0, "update": 403.0, "candidate": 578.0, "output": 753.0}
 MAIN_X = COL["candidate"]
 C_REG_X = 80.0          # centre of the c⟨t−1⟩ register (left of the main path)
 A_REG_X = 826.0         # centre of the a⟨t−1⟩ register (right of the main path)
+A_LOOP_X = 880.0        # the a loop runs down right of the output gate and its label
 
 # Animation stage of each node, bottom (0) to top (7).
 STAGE = {"x": 0, "c_prev": 0, "a_prev": 0, "concat": 1,
@@ -741,11 +742,11 @@ class DiagramScene(pg.GraphicsObject):
         edges.append(([P(c_left, cy), P(C_REG_X, cy), P(C_REG_X, top("c_prev") - 2)], 0, "loop"))
         a_right = a_strip.pos().x() + a_strip.cells_rect().right() + 4
         ay = cells_y("a")
-        edges.append(([P(a_right, ay), P(A_REG_X, ay), P(A_REG_X, top("a_prev") - 2)], 0, "loop"))
+        edges.append(([P(a_right, ay), P(A_LOOP_X, ay), P(A_LOOP_X, top("a_prev") - 2)], 0, "loop"))
         labels = [
             (QRectF(C_REG_X - 64, cy - 21, 250, 18), "c⟨t⟩ → c⟨t−1⟩ of t+1",
              Qt.AlignLeft | Qt.AlignVCenter),
-            (QRectF(A_REG_X - 250, ay - 21, 320, 18), "a⟨t⟩ → a⟨t−1⟩ of t+1",
+            (QRectF(A_LOOP_X - 320, ay - 21, 318, 18), "a⟨t⟩ → a⟨t−1⟩ of t+1",
              Qt.AlignRight | Qt.AlignVCenter),
         ]
         if self._peep:

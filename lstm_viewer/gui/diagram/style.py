@@ -19,7 +19,7 @@ TOPK = 5                # tokens listed in the ŷ top-k box
 #: scale that keeps this at >= 11 screen px in a 1024x768 window with one panel open.
 MIN_FONT_PX = 16.0
 #: Presentation mode: fonts and strokes scaled by these factors.
-PRESENT_FONT, PRESENT_STROKE = 1.12, 1.8
+PRESENT_FONT, PRESENT_STROKE = 1.06, 1.8
 
 
 def visible_token(text: str) -> str:

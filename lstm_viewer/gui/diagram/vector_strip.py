@@ -2,7 +2,7 @@
 
 The strip shows a chosen subset of the vector's entries (the "shown units")
 as cells coloured through a :mod:`colormaps` table, and summarises the rest
-in a hatched summary cell with a caption such as ``+ 52 more, |mean| 0.31``,
+in a hatched summary cell with a caption such as ``+52 more, |mean| 0.31``,
 so nothing is ever silently dropped. A vector may be split into labelled
 segments (the concatenation [a⟨t−1⟩, x⟨t⟩] has two), each with its own shown
 units and its own summary.
@@ -278,7 +278,7 @@ class VectorStrip(pg.GraphicsObject):
 
     def summary(self) -> list[str]:
         """The captions under the segments: the summary of the units not shown
-        (``"+ 52 more, |mean| 0.31"``), ``"all 0"``, or ``""``."""
+        (``"+52 more, |mean| 0.31"``), ``"all 0"``, or ``""``."""
         return [seg.caption for seg in self._segments]
 
     def cell_center(self, index: int) -> QPointF | None:
@@ -418,7 +418,7 @@ class VectorStrip(pg.GraphicsObject):
         for seg in self._segments:
             if seg.rest.size:
                 mean = float(np.abs(self._values[seg.rest]).mean())
-                seg.caption = f"+ {seg.rest.size} more, |mean| {mean:.2f}"
+                seg.caption = f"+{seg.rest.size} more, |mean| {mean:.2f}"
             elif seg.stop > seg.start and not self._values[seg.start:seg.stop].any():
                 seg.caption = "all 0"     # an all-zero strip would look empty, not zero
             else:
