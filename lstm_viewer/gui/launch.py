@@ -132,7 +132,7 @@ def build_window(settings=None):
 def parse_size(text: str) -> tuple[int, int]:
     """``"1280x800"`` → (1280, 800); ValueError with a one-line reason otherwise."""
     w, sep, h = text.lower().partition("x")
-    if not (sep and w.strip().isdigit() and h.strip().isdigit()):
+    if not (sep and text.isascii() and w.strip().isdigit() and h.strip().isdigit()):
         raise ValueError("use WxH, e.g. 1280x800")
     size = int(w), int(h)
     if not (200 <= size[0] <= 16384 and 200 <= size[1] <= 16384):
@@ -142,7 +142,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def _index(text: str, what: str) -> int:
     text = text.strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ValueError(f"'{text}' is not a {what} (0, 1, 2, ...)")
     return int(text)
 

@@ -22,7 +22,6 @@ The launch options (``--text``, ``--step``, ``--unit``, ``--layer``,
 ``--intervene``, ``--panel``, ``--presentation``) go through the same
 checks and the same application order (see :func:`apply_view`), except that
 a bad option is dropped on its own while the others still apply.
-
 """
 
 from __future__ import annotations
@@ -397,7 +396,7 @@ def prepare_view(view: View, base: Path | None = None, load=None) -> Prepared:
 def parse_ids(text: str) -> tuple[int, ...]:
     """Token ids from text like ``"3 17 4"`` or ``"3,17,4"``; ViewFileError otherwise."""
     parts = [p for p in re.split(r"[\s,;]+", text.strip()) if p]
-    if not parts or not all(p.isdigit() for p in parts):
+    if not parts or not all(p.isascii() and p.isdigit() for p in parts):
         raise ViewFileError("this model has no vocabulary: the input must be token ids like \"3 17 4\"")
     return tuple(int(p) for p in parts)
 

@@ -53,10 +53,13 @@ def test_badly_written_options_are_one_line_each():
 
 
 def test_parse_size_and_layer():
+    from lstm_viewer.gui.view_file import PANELS
+
+    assert launch.PANEL_NAMES == PANELS  # --panel and view files name the same panels
     assert launch.parse_size("1024x768") == (1024, 768)
     assert launch.parse_layer("1") == (1, None)
     assert launch.parse_layer("2:backward") == (2, 1)
-    for bad in ("1024", "wide", "10x10", "1024x"):
+    for bad in ("1024", "wide", "10x10", "1024x", "１０２４x768"):
         with pytest.raises(ValueError):
             launch.parse_size(bad)
 
