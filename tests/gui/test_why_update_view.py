@@ -292,3 +292,37 @@ def test_a_long_run_is_ranked_off_the_gui_thread(qtbot, monkeypatch):
     qtbot.waitUntil(lambda: view.ranks is not None, timeout=10000)
     assert view.unit == 12 and view.picker.currentText().startswith("unit 12 — ")
     view.stop()
+
+
+def test_figures_for_inputs_typed_in_a_row_run_one_at_a_time(qtbot, tmp_path):
+    win, ctl = _window(qtbot, tmp_path, model=make_model())
+    _open_why(qtbot, ctl)
+    qtbot.waitUntil(lambda: ctl._figure is not None, timeout=30000)
+    field = win.input_panel.field
+    for text in ("abcab", "abcabcdefgh"):
+        field.setText(text)
+        with qtbot.waitSignal(win.traceReady, timeout=10000):
+            qtbot.keyClick(field, Qt.Key_Return)
+        assert sum(t.isRunning() for t in ctl._figure_threads) <= 1
+    # The figure shown is the one of the input on screen, not of one typed before.
+    qtbot.waitUntil(lambda: ctl._figure is not None and ctl._figure[0][1] is win.state.inputs, timeout=30000)
+    assert ctl._figure[1].positions == 11
+    assert "On the current input (11 steps" in ctl.why.explanation_text()
+    win.close()
+
+
+def test_unit_button_names_the_layer_of_a_stacked_model(qtbot):
+    from lstm_viewer.gui.panels.why_update_view import WhyUpdateView
+
+    model = make_model(layers=2)
+    view = WhyUpdateView()
+    qtbot.addWidget(view)
+    view.show()
+    view.set_trace(run(model, np.arange(10) % 8), layer=1, unit=3)
+    assert "unit 3, layer 1" in view.title.text()
+    with qtbot.waitSignal(view.switchOffRequested) as blocker:
+        qtbot.mouseClick(view.unit_off_button, Qt.LeftButton)
+    assert blocker.args == [["update=1@3#1"]]
+    with qtbot.waitSignal(view.switchOffRequested) as blocker:
+        qtbot.mouseClick(view.all_off_button, Qt.LeftButton)
+    assert blocker.args == [["update=1"]]

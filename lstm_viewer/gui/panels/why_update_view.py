@@ -65,6 +65,9 @@ TOP_UNITS = 8
 #: Runs with more (steps × units) than this are ranked on a thread: ~30 ms of NumPy.
 RANK_ON_THREAD = 2_000_000
 
+PICKER_TIP = ("Units where the update gate alone shuts the write on the steps that write nothing, most "
+              "convincing first (the share, discounted when it rests on few steps). Select a unit in the "
+              "diagram to look at any other.")
 QUESTION = ("Could W_c and b_c not switch the write off by themselves, making the candidate "
             "c̃ = tanh(z_c) zero where nothing should be stored? Then why multiply by a separate "
             "gate Γ_u?")
@@ -140,9 +143,7 @@ class WhyUpdateView(QWidget):
         self.picker = QComboBox()
         self.picker.setObjectName("whyUpdateUnitPicker")
         self.picker.setAccessibleName("unit to look at")
-        self.picker.setToolTip("Units where the update gate alone shuts the write on the steps that write "
-                               "nothing, most convincing first (the share, discounted when it rests on few "
-                               "steps). Select a unit in the diagram to look at any other.")
+        self.picker.setToolTip(PICKER_TIP)
         self.picker.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.picker.setMinimumContentsLength(16)
         self.picker.currentIndexChanged.connect(self._on_pick)
@@ -465,6 +466,9 @@ class WhyUpdateView(QWidget):
                 self.picker.addItem(mine.label(), mine.unit)
         index = self.picker.findData(self.unit)
         self.picker.setCurrentIndex(max(index, 0))
+        # The list opens as wide as its longest line, even when the dock is narrow.
+        self.picker.view().setMinimumWidth(self.picker.view().sizeHintForColumn(0) + 24)
+        self.picker.setToolTip(self.picker.currentText() + "\n\n" + PICKER_TIP)
         self.picker.setEnabled(self.picker.count() > 1)
         self.picker.blockSignals(False)
 
@@ -473,6 +477,7 @@ class WhyUpdateView(QWidget):
         if unit is None or int(unit) == self.unit:
             return
         self.unit, self._auto = int(unit), False
+        self.picker.setToolTip(self.picker.currentText() + "\n\n" + PICKER_TIP)
         self._recompute()
         self.unitPicked.emit(self.unit)
 

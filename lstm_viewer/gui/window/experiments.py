@@ -172,6 +172,9 @@ class InterventionsController(QObject):
         self._figure_job = 0
         self._figure_wanted: tuple | None = None
         self._figure_threads: list[FigureThread] = []
+        self._figure_inputs = None
+        self._figure_started = 0
+        self._closing = False
         self.why_dock = None
         self._intact_worker = EngineWorker()
         queued = Qt.QueuedConnection
@@ -373,13 +376,24 @@ class InterventionsController(QObject):
             self.why.set_model_figure(None, "Computed when this view is open.")
             return
         self._figure_wanted = key
+        self._figure_inputs = self.state.inputs
         self._figure_job += 1
         task = key[1] is None
         self.why.set_model_figure(
             None, "computing… (the task's test set, intact and with Γ_u switched off, as "
                   "lstm-viewer evaluate does)" if task else
                   "computing… (this input, intact and with Γ_u switched off)")
-        thread = FigureThread(self._figure_job, key[0], self.state.inputs, self)
+        self._start_figure()
+
+    def _start_figure(self) -> None:
+        # One figure at a time: a figure asked for while another runs (typing a new
+        # input) starts when that one ends, so threads never pile up on the two cores.
+        if self._figure_wanted is None or any(t.isRunning() for t in self._figure_threads):
+            return
+        if self._figure_started == self._figure_job:
+            return
+        self._figure_started = self._figure_job
+        thread = FigureThread(self._figure_job, self._figure_wanted[0], self._figure_inputs, self)
         thread.done.connect(self._on_figure)
         thread.failed.connect(self._on_figure_failed)
         thread.finished.connect(self._on_figure_thread_finished)
@@ -389,7 +403,7 @@ class InterventionsController(QObject):
     @Slot(int, object)
     def _on_figure(self, job: int, figure) -> None:
         if job != self._figure_job or self._figure_wanted is None:
-            return
+            return  # asked for a model or input no longer shown
         key = self._figure_wanted
         self._figure_wanted = None
         self._figure = (key, figure)
@@ -407,6 +421,8 @@ class InterventionsController(QObject):
         for thread in [t for t in self._figure_threads if t.isFinished()]:
             self._figure_threads.remove(thread)
             thread.deleteLater()
+        if not self._closing:
+            self._start_figure()
 
     def _on_why_visible(self, visible: bool) -> None:
         if visible:
@@ -467,7 +483,9 @@ class InterventionsController(QObject):
             # Its own top-level window: it must not outlive the main window.
             self.lab.close()
         self._intact_worker.stop()
+        self._closing = True
         self._figure_job += 1  # a figure still running is no longer wanted
+        self._figure_wanted = None
         for thread in list(self._figure_threads):
             thread.wait()
         self.why.stop()
