@@ -646,7 +646,9 @@ def apply_view(window, prepared: Prepared, supersede: bool = True):
                     0 if view.direction is None else view.direction)
     if view.interventions is not None:
         interventions = parse_all(list(view.interventions))
-        window.interventions.panel.set_specs(list(view.interventions))
+        ctl = getattr(window, "interventions", None)
+        if ctl is not None:  # the switches the user would set
+            ctl.panel.set_specs(list(view.interventions))
         rerun = rerun or interventions != list(s.interventions)
         s.set_interventions(interventions)
     pending = PendingView(window, view, exact_panels=prepared.exact_panels)
@@ -712,15 +714,17 @@ class PendingView(QObject):
             s.set_step(view.step)
         if view.unit is not None:
             s.set_unit(view.unit)
+        docks = w.panel_docks()
         if view.panels is not None and self.exact_panels:
             # The docks not in the view close; the lab window is left alone
             # (closing it would stop a training the user started).
-            docks = w.panel_docks()
             for name in w.visible_panels():
                 if name not in view.panels and name in docks:
                     docks[name].hide()
+        has_lab = getattr(w, "interventions", None) is not None
         for name in view.panels or ():
-            w.show_panel(name)  # the last one listed ends up in front
+            if name in docks or (name == "lab" and has_lab):  # a bare window has no experiment docks
+                w.show_panel(name)  # the last one listed ends up in front
         # A panel may pick its own unit or step when it opens; the view's win.
         if view.step is not None:
             s.set_step(view.step)

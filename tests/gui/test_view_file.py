@@ -369,3 +369,15 @@ def test_token_ids_for_a_character_model_show_as_the_text_they_spell(qtbot, app_
     qtbot.waitUntil(lambda: app_window.state.t == 4, timeout=10000)
     assert app_window.input_panel.field.text() == ">a?b?"
     assert app_window.state.inputs.tolist() == ids
+
+
+def test_a_window_without_the_experiment_docks_opens_a_view(qtbot, window, tmp_path, monkeypatch):
+    """The bare MainWindow (no Experiments docks): the view's interventions still apply."""
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps(GOOD))
+    _dialogs(monkeypatch, open_=path)
+    window.act_open_view.trigger()
+    qtbot.waitUntil(lambda: window.state.t == 3 and window.state.unit == 12, timeout=10000)
+    assert [iv.spec for iv in window.state.trace.interventions] == ["update=0"]
+    assert window.visible_panels() == ["inspector"]
+    assert window.banner.text == ""
