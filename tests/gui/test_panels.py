@@ -429,3 +429,19 @@ def test_inspector_survives_a_shorter_trace_while_beyond_its_end(qtbot):
     s.set_node("y_hat")
     s.set_trace(run(model, ids[:2]), None)
     assert "step t = 1" in inspector.summary.text()
+
+
+# --- model panel ------------------------------------------------------------------------------
+
+def test_model_card_numbers_read_in_a_narrow_panel(qtbot):
+    from lstm_viewer.gui.panels.model_info import ModelInfo
+
+    model = make_model()
+    model.card = {"final_train_loss": 0.008114476059563457, "interventions": [], "steps": 3000}
+    s = ViewerState()
+    info = show(qtbot, ModelInfo(s), 380, 600)
+    s.set_model(model, "tiny")
+    text = info.text.toPlainText()
+    assert "0.008114" in text and "0.0081144760" not in text
+    assert "interventions\nnone" in text
+    assert "3000" in text

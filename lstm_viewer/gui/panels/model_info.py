@@ -89,9 +89,20 @@ class ModelInfo(QWidget):
         if card:
             parts.append("<h4>Model card</h4><table cellspacing='0' cellpadding='2'>")
             for key, value in card.items():
-                shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                shown = _card_value(value)
                 if len(shown) > 400:
                     shown = shown[:397] + "…"
                 parts.append(f"<tr><td valign='top'><b>{esc(str(key))}</b></td><td>{esc(shown)}</td></tr>")
             parts.append("</table>")
         return "".join(parts)
+
+
+def _card_value(value) -> str:
+    """A model-card value as read in a narrow panel: 0.0081144… → 0.008114, [] → none."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple, dict)) and not value:
+        return "none"
+    return json.dumps(value, ensure_ascii=False)
