@@ -205,6 +205,32 @@ def test_c_range_is_symmetric_fixed_for_the_trace_and_shown(qtbot):
         assert tuple(float(v) for v in plots.images["c"].getLevels()) == (lo, hi)
 
 
+def test_c_range_matches_the_diagram_and_follows_the_colour_mode(qtbot):
+    from lstm_viewer.gui.diagram.ranges import trace_ranges
+
+    model = make_model(hidden=8)
+    s = state_with(model, length=40)
+    plots = show(qtbot, StatePlots(s), 380, 760)
+    plots.redraw()
+    # The diagram's c range for the same trace is the heatmap's.
+    assert plots.limits["c"] == trace_ranges(s.direction_trace)[0]
+    # Locked: a new input keeps the range on screen, as the diagram does.
+    s.set_colour_mode("locked")
+    locked = plots.limits["c"]
+    ids = np.zeros(40, int)
+    big = run(model, ids)
+    big.layers[0][0].c[...] *= 50          # a trace whose c is far larger
+    s.set_inputs(ids)
+    s.set_trace(big, build_overview(big))
+    qtbot.waitUntil(lambda: not plots._pending.isActive())
+    assert plots.limits["c"] == locked
+    assert tuple(plots.colour_bars["c"].values) == (-locked, locked)
+    # Back to per trace: the range is this trace's.
+    s.set_colour_mode("trace")
+    qtbot.waitUntil(lambda: not plots._pending.isActive())
+    assert plots.limits["c"] == trace_ranges(big.layers[0][0])[0] > locked
+
+
 def test_c_range_is_robust_to_an_outlier():
     rng = np.random.default_rng(0)
     c = rng.uniform(-2.0, 2.0, (16, 500))

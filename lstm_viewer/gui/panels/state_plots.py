@@ -22,36 +22,19 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from .. import colormaps
+from ..diagram.ranges import robust_half_width
 from ..theme import CURSOR_COLOUR, plot_colours, style_plots
 from ..viewer_state import ViewerState
-
-#: Share of |c| values inside the c heatmap's colour range: a few drifting
-#: units must not wash out the others (the rest saturate at the ends).
-C_PERCENTILE = 99.0
-
-
-def nice_ceiling(value: float) -> float:
-    """Smallest of 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 15 … not below ``value`` (at least 1)."""
-    value = max(1.0, float(value)) if math.isfinite(value) else 1.0
-    scale = 10.0 ** math.floor(math.log10(value))
-    for step in (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
-        if step * scale >= value - 1e-9:
-            return step * scale
-    return 10.0 * scale
-
 
 def c_colour_limit(c) -> float:
     """Half-width L of the c heatmap's symmetric colour range −L…L.
 
-    The :data:`C_PERCENTILE` th percentile of |c| over the whole trace,
-    rounded up to a round number, and at least 1 (the range of a⟨t⟩), so
-    the same value has the same colour at every step of the trace.
+    The diagram's own rule (:func:`~lstm_viewer.gui.diagram.ranges.robust_half_width`):
+    a high percentile of |c| over the whole trace, rounded up to a round
+    number and at least 1, so a few drifting units do not wash out the others
+    and the heatmap and the diagram give a value the same colour.
     """
-    values = np.abs(np.asarray(c, float))
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return 1.0
-    return nice_ceiling(float(np.percentile(values, C_PERCENTILE)))
+    return robust_half_width(np.asarray(c, float))
 
 
 def colour_map(dark: bool) -> pg.ColorMap:
@@ -233,6 +216,10 @@ class StatePlots(QWidget):
         state.events.step.connect(self._on_step)
         state.events.unit.connect(self._on_unit)
         state.events.dark.connect(self._on_dark)
+        if hasattr(state.events, "colour_mode"):
+            state.events.colour_mode.connect(self._on_colour_mode)
+        #: c's half-width kept while the colour mode is "locked" (as the diagram keeps its own).
+        self._locked_limit: float | None = None
         self._on_dark(None)
         self.redraw()
 
@@ -282,7 +269,7 @@ class StatePlots(QWidget):
             values = data[name]
             # a is in −1…1 by construction; c is unbounded, so its range is
             # symmetric (0 stays the middle colour) and fixed for the trace.
-            limit = 1.0 if name == "a" else c_colour_limit(values)
+            limit = 1.0 if name == "a" else self._c_limit(values)
             self.limits[name] = limit
             image.setImage(values, levels=(-limit, limit), autoLevels=False)
             self.colour_bars[name].set_limit(limit)
@@ -298,6 +285,24 @@ class StatePlots(QWidget):
         self.plots["lines"].enableAutoRange(axis=pg.ViewBox.YAxis)
         self._on_step(None)
         self._on_unit(None)
+
+    def _c_limit(self, values) -> float:
+        """The c range of this trace, or the one kept since the colours were locked.
+
+        A heatmap shows the whole trace, so the diagram's per-step mode uses
+        the trace's range here too.
+        """
+        limit = c_colour_limit(values)
+        if getattr(self.state, "colour_mode", "trace") == "locked":
+            if self._locked_limit is None:
+                self._locked_limit = limit
+            return self._locked_limit
+        return limit
+
+    def _on_colour_mode(self, event) -> None:
+        # Locking keeps the range of the trace on screen now.
+        self._locked_limit = self.limits["c"] if self.state.colour_mode == "locked" else None
+        self._pending.start()
 
     def _draw_lines(self) -> None:
         plot = self.plots["lines"]
