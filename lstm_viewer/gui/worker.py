@@ -29,6 +29,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..engine import TraceRun
+from .diagram.ranges import trace_ranges
 from ..engine.blas import single_thread
 
 _THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
@@ -86,7 +87,8 @@ def build_overview(trace, columns: int = OVERVIEW_COLUMNS) -> dict:
     """Plot data for every (layer, direction): c and a as (H, ≤columns) images.
 
     Long sequences are subsampled in time so the GUI thread never touches a
-    full (T, H) record; the result also names the units that vary most.
+    full (T, H) record; the result also names the units that vary most and
+    holds the diagram's colour ranges for the whole trace.
     """
     T = trace.length
     stride = max(1, -(-T // columns))
@@ -96,7 +98,9 @@ def build_overview(trace, columns: int = OVERVIEW_COLUMNS) -> dict:
             c = np.ascontiguousarray(rec.c[::stride].T)
             a = np.ascontiguousarray(rec.a[::stride].T)
             busiest = np.argsort(-np.std(c, axis=1))[:3] if T > 1 else np.arange(min(3, c.shape[0]))
-            overview[(k, d)] = {"c": c, "a": a, "busiest": [int(u) for u in busiest]}
+            # The diagram's colour ranges need every step: computed here, off the GUI thread.
+            overview[(k, d)] = {"c": c, "a": a, "busiest": [int(u) for u in busiest],
+                                "ranges": trace_ranges(rec)}
     return overview
 
 

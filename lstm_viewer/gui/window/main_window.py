@@ -626,7 +626,8 @@ class MainWindow(QMainWindow):
         if mode == "step" or d is None or d.hidden_size != self._hidden_size_shown:
             self.diagram.scene.set_color_ranges(1.0, 1.0, mode)
             return
-        ranges = trace_ranges(d)
+        prepared = (self.state.overview or {}).get((self.state.layer, self.state.direction))
+        ranges = prepared["ranges"] if prepared and "ranges" in prepared else trace_ranges(d)
         if mode == "locked":
             if self._locked_ranges is None:
                 self._locked_ranges = ranges
