@@ -421,6 +421,10 @@ def test_inspector_shows_equations_as_rich_text(qtbot):
     assert plain(eq).startswith("Γf = σ(Wf·[a⟨t−1⟩, x⟨t⟩] + pf⊙c⟨t−1⟩ + bf)")
     s.set_node("y_hat")
     assert "W<sub>y</sub>" in inspector.equation.text()
+    # ŷ's rows are tokens, not units.
+    assert inspector.model.headerData(0, Qt.Horizontal) == "token"
+    s.set_node("c")
+    assert inspector.model.headerData(0, Qt.Horizontal) == "unit"
 
 
 def test_inspector_survives_a_shorter_trace_while_beyond_its_end(qtbot):

@@ -50,6 +50,7 @@ GATE_NODES = ("update", "forget", "candidate", "output")
 #: Header tooltips: the short column names spelled out.
 HEADER_TIPS = {
     "unit": "unit index (select a row to highlight the unit everywhere)",
+    "token": "token id and token, likeliest first",
     "value": "the node's value at step t",
     "W·x": "input part of the pre-activation: this gate's rows of W_x times x⟨t⟩",
     "W·a": "recurrent part: this gate's rows of W_a times a⟨t−1⟩",
@@ -106,9 +107,17 @@ class VectorTableModel(QAbstractTableModel):
         self._labels: list[str] = []
         self._headers: list[str] = []
         self._columns: list[np.ndarray] = []
+        self._index_name = "unit"
 
-    def set_data(self, labels: list[str], headers: list[str], columns: list[np.ndarray]) -> None:
-        """Replace the contents; same shape means only values changed (cheap)."""
+    def set_data(self, labels: list[str], headers: list[str], columns: list[np.ndarray],
+                 index_name: str = "unit") -> None:
+        """Replace the contents; same shape means only values changed (cheap).
+
+        ``index_name`` heads the label column ("unit", or "token" for ŷ).
+        """
+        if index_name != self._index_name:
+            self._index_name = index_name
+            self.headerDataChanged.emit(Qt.Horizontal, 0, 0)
         same_shape = (len(labels) == len(self._labels) and headers == self._headers)
         self._columns = columns
         if same_shape:
@@ -141,7 +150,7 @@ class VectorTableModel(QAbstractTableModel):
     def headerData(self, section, orientation, role=Qt.DisplayRole):
         if orientation != Qt.Horizontal:
             return None
-        name = "unit" if section == 0 else self._headers[section - 1]
+        name = self._index_name if section == 0 else self._headers[section - 1]
         if role == Qt.DisplayRole:
             return name
         if role == Qt.ToolTipRole:
@@ -259,7 +268,7 @@ class Inspector(QWidget):
             self.model.set_data([], [], [])
             return
         labels, headers, columns = self._table_for(node, values, t)
-        self.model.set_data(labels, headers, columns)
+        self.model.set_data(labels, headers, columns, "token" if node == "y_hat" else "unit")
         main = columns[0] if columns else np.zeros(0)
         where = f"step t = {t}, token {state.token_label(t)!r}"
         if main.size:
