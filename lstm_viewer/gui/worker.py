@@ -29,8 +29,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..engine import TraceRun
-from .diagram.ranges import trace_ranges
 from ..engine.blas import single_thread
+from ..engine.trace import jit_available
+from .diagram.ranges import trace_ranges
 
 _THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 _IDS = itertools.count(1)
@@ -127,6 +128,10 @@ class EngineWorker(QObject):
         # The id of the job the GUI still wants; anything else stops at its
         # next chunk. A plain int: reads and writes are atomic under the GIL.
         self._wanted = 0
+        # numba is imported here, on the GUI thread: importing it first inside the
+        # worker thread, while PySide6's import hook inspects new modules, crashed
+        # the process (segmentation fault in linecache under shibokensupport).
+        jit_available()
         self._thread = QThread()
         self._thread.setObjectName("lstm-viewer engine")
         self.moveToThread(self._thread)

@@ -271,18 +271,6 @@ def test_task_targets_match_the_task_examples(name):
     assert task_targets(SimpleNamespace(card={}, vocab=None), [0, 1]) is None
 
 
-def test_bottom_docks_leave_the_diagram_most_of_the_window(qtbot, tmp_path):
-    win, ctl = _window_with_docks(qtbot, tmp_path)
-    ctl.why.explanation.setPlainText("a long explanation " * 80)
-    ctl.why_dock.toggleViewAction().trigger()
-    ctl.comparison_dock.toggleViewAction().trigger()
-    qtbot.waitUntil(lambda: ctl.why_dock.isVisible() and ctl.comparison_dock.isVisible(), timeout=5000)
-    # The why view's long text scrolls instead of claiming the window's height.
-    assert ctl.why.minimumSizeHint().height() < 350
-    qtbot.waitUntil(lambda: ctl.why_dock.height() <= 0.45 * win.height(), timeout=5000)
-    win.close()
-
-
 def test_dock_opened_from_the_menu_comes_to_the_front(qtbot, tmp_path):
     from PySide6.QtWidgets import QTabBar
 
