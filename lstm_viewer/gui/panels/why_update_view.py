@@ -211,7 +211,7 @@ class WhyUpdateView(QWidget):
         self.bars_plot.setYRange(0, 1.12, padding=0)
         self.bars_plot.hideAxis("left")
         # Short ticks: the bars plot is narrow when the view is laid out in one row.
-        self.bars_plot.getAxis("bottom").setTicks([[(0, "Γᵤ"), (1, "|cand.|"), (2, "|write|")]])
+        self.bars_plot.getAxis("bottom").setTicks([[(0, "Γᵤ"), (1, "|c̃|"), (2, "|write|")]])
         self.bars_plot.setXRange(-0.6, 2.6, padding=0)
         self.bars = pg.BarGraphItem(x=[0, 1, 2], height=[0, 0, 0], width=0.6,
                                     brushes=[GATE_COLOUR, CANDIDATE_COLOUR, WRITE_COLOUR])
