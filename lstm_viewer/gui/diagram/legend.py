@@ -28,7 +28,7 @@ class DiagramLegend(pg.GraphicsObject):
 
     ROW_H = 21.0
     MAX_ROWS = 4        # height is reserved for the x⟨t⟩ row, which appears only when needed
-    WIDTH = 440.0
+    WIDTH = 460.0
 
     def __init__(self):
         super().__init__()
@@ -80,7 +80,7 @@ class DiagramLegend(pg.GraphicsObject):
         p.setPen(c["fg"])
         title = "Colour scale" + (f" ({self._mode})" if self._mode else "")
         p.drawText(QRectF(0, 0, self.WIDTH, 20), Qt.AlignLeft | Qt.AlignVCenter, title)
-        bar_x, bar_w, n = 262.0, 120.0, 48
+        bar_x, bar_w, n = 282.0, 118.0, 48
         for row, (label, cmap, lo, hi) in enumerate(self._rows):
             y = 24.0 + self.ROW_H * row
             p.setFont(self._font)
