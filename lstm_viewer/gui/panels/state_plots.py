@@ -269,7 +269,7 @@ class StatePlots(QWidget):
             values = data[name]
             # a is in −1…1 by construction; c is unbounded, so its range is
             # symmetric (0 stays the middle colour) and fixed for the trace.
-            limit = 1.0 if name == "a" else self._c_limit(values)
+            limit = 1.0 if name == "a" else self._c_limit(data)
             self.limits[name] = limit
             image.setImage(values, levels=(-limit, limit), autoLevels=False)
             self.colour_bars[name].set_limit(limit)
@@ -286,13 +286,16 @@ class StatePlots(QWidget):
         self._on_step(None)
         self._on_unit(None)
 
-    def _c_limit(self, values) -> float:
+    def _c_limit(self, data: dict) -> float:
         """The c range of this trace, or the one kept since the colours were locked.
 
-        A heatmap shows the whole trace, so the diagram's per-step mode uses
-        the trace's range here too.
+        The worker puts the diagram's ranges, computed over every step, in the
+        overview; without them the (possibly subsampled) overview is used. A
+        heatmap shows the whole trace, so the diagram's per-step mode uses the
+        trace's range here too.
         """
-        limit = c_colour_limit(values)
+        ranges = data.get("ranges")
+        limit = float(ranges[0]) if ranges else c_colour_limit(data["c"])
         if getattr(self.state, "colour_mode", "trace") == "locked":
             if self._locked_limit is None:
                 self._locked_limit = limit
