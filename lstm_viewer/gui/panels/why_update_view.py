@@ -56,6 +56,13 @@ TOKEN_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77
 TOKEN_COLOURS_DARK = ("#7A6FD6",) + TOKEN_COLOURS[1:-1] + ("#DDDDDD",)
 # Γ_u, Γ_f, W_c, b_c, z_c, z_u: written with subscripts in the rich text.
 _SUBSCRIPT = re.compile(r"(?<![A-Za-z])([ΓWbz])_([a-z])\b")
+
+
+def _rich(text: str) -> str:
+    """``text`` escaped for rich text, with Γ_u, W_c, z_c … as subscripts, not underscores."""
+    return _SUBSCRIPT.sub(r"\1<sub>\2</sub>", html.escape(text))
+
+
 #: Plot titles: small enough that the plots fit a dock beside the diagram.
 TITLE_SIZE = "9pt"
 #: A bar at least this tall carries its label inside (white), so no label leaves the plot.
@@ -211,7 +218,7 @@ class WhyUpdateView(QWidget):
         self.bars_plot.setYRange(0, 1.12, padding=0)
         self.bars_plot.hideAxis("left")
         # Short ticks: the bars plot is narrow when the view is laid out in one row.
-        self.bars_plot.getAxis("bottom").setTicks([[(0, "Γᵤ"), (1, "|c̃|"), (2, "|write|")]])
+        self.bars_plot.getAxis("bottom").setTicks([[(0, "Γᵤ"), (1, "cand."), (2, "write")]])
         self.bars_plot.setXRange(-0.6, 2.6, padding=0)
         self.bars = pg.BarGraphItem(x=[0, 1, 2], height=[0, 0, 0], width=0.6,
                                     brushes=[GATE_COLOUR, CANDIDATE_COLOUR, WRITE_COLOUR])
@@ -317,9 +324,9 @@ class WhyUpdateView(QWidget):
     def set_model_figure(self, figure: GateOffFigure | None, message: str = "") -> None:
         """The model-level figure, or ``message`` (e.g. "computing…") in its place."""
         if figure is not None:
-            self._figure_html = _SUBSCRIPT.sub(r"\1<sub>\2</sub>", html.escape(figure.text()))
+            self._figure_html = _rich(figure.text())
         else:
-            self._figure_html = f"<i>{html.escape(message)}</i>" if message else ""
+            self._figure_html = f"<i>{_rich(message)}</i>" if message else ""
         self._render_text()
 
     def set_lab_result(self, result) -> None:
@@ -645,10 +652,7 @@ class WhyUpdateView(QWidget):
         return " ".join(out)
 
     def _render_text(self) -> None:
-        def esc(text: str) -> str:
-            # Γ_u, W_c, z_c … as subscripts, not literal underscores.
-            return _SUBSCRIPT.sub(r"\1<sub>\2</sub>", html.escape(text))
-
+        esc = _rich
         parts = [f"<p><i>{esc(QUESTION)}</i></p>"]
         if self._figure_html:
             parts.append(f"<p><b>The whole model.</b> {self._figure_html}</p>")
