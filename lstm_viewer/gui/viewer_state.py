@@ -195,9 +195,10 @@ class ViewerState:
         """Install the engine's result; the step is kept when still in range."""
         self.trace = trace
         self.overview = overview
-        self.events.trace(trace)
+        # The step is brought inside the new trace before anyone hears of it.
         if self.t >= self.length:
             self.t = max(0, self.length - 1)
+        self.events.trace(trace)
         # Views redraw the current step for the new trace.
         self.events.step(self.t)
 
