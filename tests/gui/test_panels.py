@@ -436,8 +436,8 @@ def test_inspector_survives_a_shorter_trace_while_beyond_its_end(qtbot):
     clicked = []
 
     def click_a_node(event):
-        # A node clicked in the moment the new trace is shown, before the
-        # state has moved the step back inside it.
+        # A node clicked in the moment the new trace is shown: the state has
+        # already moved the step inside it.
         clicked.append(s.t)
         s.set_node("forget" if s.node != "forget" else "candidate")
 
@@ -446,7 +446,7 @@ def test_inspector_survives_a_shorter_trace_while_beyond_its_end(qtbot):
     short = run(model, ids)
     s.set_inputs(ids)
     s.set_trace(short, build_overview(short))
-    assert clicked == [17]                       # the click did land beyond the end
+    assert clicked == [4]                        # never a step beyond the new trace's end
     assert s.t == 4
     assert "step t = 4" in inspector.summary.text()
     assert inspector.model.rowCount() == model.layers[0].hidden_size
