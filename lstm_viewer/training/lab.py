@@ -380,41 +380,41 @@ class LabResult:
         seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
         paper = ("Greff et al.'s findings (forget gate crucial, CIFG harmless, no input gate hurting on "
                  "speech and handwriting)")
+        cancelled = (["The lab was cancelled, so some variants have fewer seeds than asked for."]
+                     if self.cancelled else [])
+        # Means in table order, not sorted, wherever no ranking is made: a sorted list reads as one.
+        means = ", ".join(f"{s.name} {s.acc_mean:.1%}" for s in self.summaries())
+        std = self.summary("standard")
+        learned, unlearned = [], False
+        if std is not None and np.isfinite(self.baseline):
+            learned.append(f"Always answering the most common target would score {self.baseline:.1%}; "
+                           f"the standard cell reached {std.acc_mean:.1%}.")
+            unlearned = std.acc_mean - self.baseline <= MIN_DIFFERENCE
+            if unlearned:
+                learned.append(f"So within {self.steps} steps the standard cell has not learned {self.task}, "
+                               "and variants cannot be ranked by what none of them learned: raise the "
+                               "number of steps.")
         if counts[0] < MIN_SEEDS:
-            # Means in table order, not sorted: a sorted list reads as a ranking.
-            means = ", ".join(f"{s.name} {s.acc_mean:.1%}" for s in self.summaries())
             word = "seed" if counts[-1] == 1 else "seeds"
-            out = [
+            return " ".join([
                 f"Ranking on {self.task}: with {seeds} {word} per variant no ranking can be concluded. "
                 f"Mean test accuracy: {means}.",
+                *learned,
                 "On a short budget a run's result depends on its seed as much as on its gates, and "
                 f"fewer than {MIN_SEEDS} seeds give no estimate of that spread, so {paper} are neither "
                 f"confirmed nor contradicted by this run. Train at least {MIN_SEEDS} seeds per variant "
                 "to compare them.",
-            ]
-            if self.cancelled:
-                out.append("The lab was cancelled, so some variants have fewer seeds than asked for.")
-            return " ".join(out)
+                *cancelled])
+        if unlearned:
+            return " ".join([f"Ranking on {self.task}: none can be concluded. Mean test accuracy: {means}.",
+                             *learned, f"{paper} can be neither confirmed nor refuted by this run.",
+                             *cancelled])
         order = " > ".join(f"{s.name} {s.acc_mean:.1%}" for s in ranked)
         out = [f"Ranking on {self.task} by mean test accuracy: {order}."]
-        std = self.summary("standard")
         if std is None:
             out.append("The standard cell was not trained, so no variant can be compared with it.")
-            return " ".join(out)
-        if np.isfinite(self.baseline):
-            out.append(
-                f"Always answering the most common target would score {self.baseline:.1%}; the "
-                f"standard cell reached {std.acc_mean:.1%}."
-            )
-            if std.acc_mean - self.baseline <= MIN_DIFFERENCE:
-                out.append(
-                    f"So within {self.steps} steps the standard cell has not learned {self.task}, and "
-                    f"variants cannot be ranked by what none of them learned: {paper} can be neither "
-                    "confirmed nor refuted by this run. Raise the number of steps."
-                )
-                if self.cancelled:
-                    out.append("The lab was cancelled, so some variants have fewer seeds than asked for.")
-                return " ".join(out)
+            return " ".join(out + cancelled)
+        out += learned
         out.append(
             f"A gap to the standard cell counts as clear here only when it exceeds {MIN_DIFFERENCE:.0%} "
             f"and the 95% margin of a t-test over the {seeds} seeds; smaller gaps are within the noise "

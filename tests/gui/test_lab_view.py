@@ -229,3 +229,14 @@ def test_dark_theme_recolours_the_error_and_the_curves(qtbot):
     only(qtbot, view)
     qtbot.mouseClick(view.run_button, Qt.LeftButton)
     assert ERROR_COLOURS[True] in view.error_label.styleSheet()
+
+
+def test_the_lab_window_fits_a_small_screen(qtbot):
+    view = LabView(task="counting")
+    qtbot.addWidget(view)
+    view.resize(5000, 5000)  # larger than any screen
+    view.show()
+    qtbot.waitExposed(view)
+    room = view.screen().availableGeometry()
+    assert view.width() <= room.width() and view.height() <= room.height()
+    assert room.contains(view.frameGeometry().topLeft())

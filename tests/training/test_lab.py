@@ -78,6 +78,9 @@ def test_results_text_says_what_the_numbers_say():
     assert disagree.index("NFG 91.0%") < disagree.index("standard 61.0%")
     nothing = fake_lab({"standard": [0.20, 0.21, 0.19], "nig": [0.2, 0.2, 0.2]}, baseline=0.2).results_text()
     assert "has not learned latch" in nothing and "in line with" not in nothing
+    # Nothing learned, nothing ranked: the means come in table order, with no ">".
+    assert nothing.startswith("Ranking on latch: none can be concluded. Mean test accuracy: standard 20.0%, NIG")
+    assert " > " not in nothing
 
 
 @pytest.mark.parametrize("seeds", [1, 2])
@@ -95,6 +98,9 @@ def test_fewer_than_three_seeds_rank_nothing(seeds):
     # The means are still given, in table order rather than best first.
     assert "Mean test accuracy: standard 95" in text and text.index("NIG") < text.index("CIFG")
     assert lab._differs(lab.summary("nfg"), lab.summary("standard")) == 0.0
+    assert "has not learned" not in text
+    untrained = fake_lab({"standard": [0.2, 0.21][:seeds], "nig": [0.2, 0.2][:seeds]}, baseline=0.2).results_text()
+    assert "no ranking can be concluded" in untrained and "has not learned latch" in untrained
 
 
 def test_a_gap_must_beat_the_t_margin_of_three_seeds():

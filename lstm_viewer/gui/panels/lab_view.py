@@ -220,7 +220,13 @@ class LabView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.Stretch)
         header.setStretchLastSection(False)
-        self.table.setMinimumHeight(6 * 24)
+        # Every variant's row in view without scrolling, and no taller: the text below gets the rest.
+        rows = self.table.verticalHeader()
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        height = (rows.defaultSectionSize() * len(ALL_VARIANTS) + header.sizeHint().height()
+                  + 2 * self.table.frameWidth() + 2)
+        self.table.setMinimumHeight(height)
+        self.table.setMaximumHeight(height)
 
         self.run_box = QComboBox()
         self.run_box.setObjectName("labRunBox")
@@ -245,11 +251,13 @@ class LabView(QWidget):
         self.text = QTextBrowser()
         self.text.setObjectName("labResultsText")
         self.text.setMinimumHeight(90)
+        self.text.setPlaceholderText("What the runs show, set against Greff et al. 2017, appears here "
+                                     "when the lab ends.")
 
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
-        lower_layout.addWidget(self.table, 2)
+        lower_layout.addWidget(self.table)
         lower_layout.addLayout(open_row)
         lower_layout.addWidget(self.text, 1)
         splitter = QSplitter(Qt.Vertical)
@@ -364,6 +372,18 @@ class LabView(QWidget):
     def closeEvent(self, event) -> None:
         self.stop()
         super().closeEvent(event)
+
+    def showEvent(self, event) -> None:
+        # As its own window the lab must fit the screen, title bar included (1024×768 too).
+        if self.isWindow() and self.screen() is not None:
+            room = self.screen().availableGeometry()
+            width, height = min(self.width(), room.width() - 16), min(self.height(), room.height() - 40)
+            if (width, height) != (self.width(), self.height()):
+                self.resize(max(width, self.minimumSizeHint().width()), max(height, 560))
+            frame = self.frameGeometry()
+            if not room.contains(frame.topLeft()) or frame.bottom() > room.bottom():
+                self.move(room.left() + max(0, (room.width() - frame.width()) // 2), room.top())
+        super().showEvent(event)
 
     def open_selected(self) -> bool:
         """Emit :attr:`openRequested` for the run chosen in the run box; False when there is none."""
