@@ -240,3 +240,19 @@ def test_the_lab_window_fits_a_small_screen(qtbot):
     room = view.screen().availableGeometry()
     assert view.width() <= room.width() and view.height() <= room.height()
     assert room.contains(view.frameGeometry().topLeft())
+
+
+def test_before_the_first_lab_the_table_lists_what_train_will_train(qtbot):
+    view = make_view(qtbot)
+    assert [row[0] for row in view.table_text()] == ["standard", "NIG", "NFG", "NOG", "CIFG"]
+    assert all(row[2] == "0" and row[3] == "—" for row in view.table_text())
+    qtbot.mouseClick(view.variant_boxes["nog"], Qt.LeftButton)
+    assert [row[0] for row in view.table_text()] == ["standard", "NIG", "NFG", "CIFG"]
+    # No stray empty legend; a note says where the curves will be.
+    assert not view.curve_plot.legend.isVisible()
+    assert view.empty_note in view.curve_plot.items
+    train_tiny(qtbot, view, "standard")
+    assert view.curve_plot.legend.isVisible() and view.empty_note not in view.curve_plot.items
+    # After a lab, ticking boxes no longer wipes its results.
+    qtbot.mouseClick(view.variant_boxes["nig"], Qt.LeftButton)
+    assert [row[0] for row in view.table_text()] == ["standard"] and view.table_text()[0][2] == "1"

@@ -146,7 +146,7 @@ class LabView(QWidget):
             box = QCheckBox(VARIANT_NAMES[v][0])
             box.setChecked(True)
             box.setToolTip(VARIANT_NAMES[v][1])
-            box.toggled.connect(self._clear_error)
+            box.toggled.connect(self._on_variant_toggled)
             variants_row.addWidget(box)
             self.variant_boxes[v] = box
         self.seeds_spin = QSpinBox()
@@ -209,6 +209,12 @@ class LabView(QWidget):
         self.curve_plot.showGrid(x=True, y=True, alpha=0.2)
         self.curve_plot.addLegend(offset=(-4, 4), labelTextSize="9pt",
                                   brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#bbbbbb"))
+        # An empty legend is a stray box: it shows with the first curve.
+        self.curve_plot.legend.setVisible(False)
+        self.empty_note = pg.TextItem("The curves are drawn here while the variants train.",
+                                      anchor=(0.5, 0.5), color="#888888")
+        self.empty_note.setPos(0.5, 0.5)
+        self.curve_plot.addItem(self.empty_note)
 
         self.table = QTableWidget(0, len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
@@ -275,6 +281,7 @@ class LabView(QWidget):
         layout.addWidget(self.error_label)
         layout.addWidget(splitter, 1)
         self._on_task(self.task_box.currentText())
+        self._fill_table(LabResult(self.task_box.currentText(), self.selected_variants(), [], 0, 0))
         self.set_dark(False)
 
     # --- public API ---------------------------------------------------------------------
@@ -423,6 +430,13 @@ class LabView(QWidget):
         self.error_label.setToolTip(message)
         self.error_label.show()
 
+    @Slot(bool)
+    def _on_variant_toggled(self, _checked: bool) -> None:
+        self._clear_error()
+        if self.result is None and not self._runs and not self.running:
+            # Before the first lab the table lists what Train will train.
+            self._fill_table(LabResult(self.task_box.currentText(), self.selected_variants(), [], 0, 0))
+
     @Slot()
     def _clear_error(self) -> None:
         self.error_label.clear()
@@ -436,9 +450,10 @@ class LabView(QWidget):
         return pg.mkPen(self._colour(variant), width=1.6)
 
     def _reset(self, variants) -> None:
-        self.curve_plot.clear()
+        self.curve_plot.clear()  # the empty-plot note goes too
         if self.curve_plot.legend is not None:
             self.curve_plot.legend.clear()
+            self.curve_plot.legend.setVisible(False)
         self._curves, self._data, self._done_steps, self._runs = {}, {}, {}, []
         self.result = None
         self._total_runs = len(variants) * self.seeds_spin.value()
@@ -469,6 +484,7 @@ class LabView(QWidget):
             first = not any(v == variant for v, _ in self._curves)
             curve = self.curve_plot.plot(pen=self._pen(variant), name=VARIANT_NAMES[variant][0] if first else None)
             self._curves[key] = curve
+            self.curve_plot.legend.setVisible(True)
         curve.setData(xs, ys)
         self._done_steps[key] = step
         done = sum(self._done_steps.values())
