@@ -207,6 +207,9 @@ class LabView(QWidget):
         self.curve_plot.setLabel("left", "training loss")
         self.curve_plot.setMenuEnabled(False)
         self.curve_plot.showGrid(x=True, y=True, alpha=0.2)
+        for axis in ("left", "bottom"):
+            # Losses and step counts read as they are, never as "(x0.001)".
+            self.curve_plot.getAxis(axis).enableAutoSIPrefix(False)
         self.curve_plot.addLegend(offset=(-4, 4), labelTextSize="9pt",
                                   brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#bbbbbb"))
         # An empty legend is a stray box: it shows with the first curve.
@@ -451,6 +454,7 @@ class LabView(QWidget):
 
     def _reset(self, variants) -> None:
         self.curve_plot.clear()  # the empty-plot note goes too
+        self.curve_plot.enableAutoRange()
         if self.curve_plot.legend is not None:
             self.curve_plot.legend.clear()
             self.curve_plot.legend.setVisible(False)
