@@ -69,7 +69,6 @@ class DiagramCanvas(QWidget):
         self._fitted = True
         self._fitting = False
         self._vb.sigRangeChangedManually.connect(self._on_manual_range)
-        self._vb.sigRangeChanged.connect(self._on_range)
         self.scene.boundsChanged.connect(self._on_bounds)
         # Scene signals, repeated for the window.
         self.nodeClicked = self.scene.nodeClicked
@@ -138,9 +137,6 @@ class DiagramCanvas(QWidget):
         if not self._fitting:
             self._fitted = False
             self.zoomChanged.emit(self.zoom())
-
-    def _on_range(self, *_args) -> None:
-        pass
 
     def _on_bounds(self) -> None:
         if self._fitted:

@@ -183,7 +183,6 @@ class VectorStrip(pg.GraphicsObject):
         self._values = np.zeros(0)
         self._shown = np.empty(0, np.intp)
         self._lut_idx = np.empty(0, np.intp)
-        self._rects: list[QRectF] = []
         self._segments = [_Segment("", 0, 0)]
         self._layout_key = None       # what the cell rectangles were computed for
         self._cells_h = CELLS_H
@@ -377,7 +376,6 @@ class VectorStrip(pg.GraphicsObject):
                 per_row.append(max(1, min(seg.shown.size, int(room // MIN_CELL_W))))
         x = (self._width - sum(widths) - gaps) / 2
         cells_h = 0.0
-        self._rects = []
         for seg, w, cols in zip(self._segments, widths, per_row, strict=True):
             n = seg.shown.size
             seg.cols = cols if n else 0
@@ -398,7 +396,6 @@ class VectorStrip(pg.GraphicsObject):
             else:
                 seg.summary_rect = None
             seg.rects = ([self._cell_rect(seg, i) for i in range(n)] if n <= IMAGE_MIN_CELLS else [])
-            self._rects.extend(seg.rects)
             x += w + SEGMENT_GAP
         if cells_h != self._cells_h:
             self.prepareGeometryChange()
